@@ -1,0 +1,39 @@
+# Two commands do all the set-up:
+#   make lab    install the course into .venv and open it in JupyterLab
+#   make test   install the test tools and run every test, nbval over every notebook included
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: lab test test-fast release clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab notebooks/
+
+# Two workers; --dist loadscope keeps each notebook's cells on one kernel.
+# One thread per kernel, so that two kernels do not fight over the two cores.
+test: $(VENV)/.installed-test
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests notebooks
+
+# Unit tests only, no notebooks.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests
+
+release: $(VENV)/.installed
+	$(BIN)/python -m course_lib.release
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
