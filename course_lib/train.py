@@ -1,0 +1,222 @@
+"""A small training loop: progress bar, live loss plot, loss history, best checkpoint.
+
+`train_loop` knows nothing about models. It calls `step_fn(step)` for one optimisation
+step (returning the training loss in nats) and, every `eval_every` steps,
+`eval_fn()` for the validation loss. That way the same loop drives a NumPy model with
+hand-written gradients and a PyTorch model with autograd.
+
+Losses are in nats per character (natural log). `loss_units` converts them:
+bits/char = nats / ln 2, perplexity = exp(nats).
+"""
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+
+def loss_units(nats):
+    """A loss in nats/char, also as bits/char and perplexity, in one string."""
+    return f"{nats:.3f} nats/char = {nats / math.log(2):.3f} bits/char, perplexity {math.exp(nats):.2f}"
+
+
+def bits(nats):
+    return nats / math.log(2)
+
+
+@dataclass
+class History:
+    """What happened during training. Steps count from 1."""
+
+    steps: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    val_steps: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    best_val_loss: float = math.inf
+    best_step: int = 0
+    seconds: float = 0.0
+    best_state: dict | None = None  # train_torch_lm keeps the best weights here
+
+    @property
+    def steps_done(self):
+        return self.steps[-1] if self.steps else 0
+
+    def smoothed_train_loss(self, window=50):
+        """The training loss averaged over the last `window` steps, at each step."""
+        losses = np.asarray(self.train_loss, dtype=float)
+        cumsum = np.concatenate([[0.0], np.cumsum(losses)])
+        hi = np.arange(1, len(losses) + 1)
+        lo = np.maximum(hi - window, 0)
+        return (cumsum[hi] - cumsum[lo]) / (hi - lo)
+
+    def summary(self):
+        lines = [f"{self.steps_done} steps in {self.seconds:.1f} s "
+                 f"({self.steps_done / max(self.seconds, 1e-9):.0f} steps/s)"]
+        if self.train_loss:
+            lines.append(f"final training loss (last 50 steps): {loss_units(float(np.mean(self.train_loss[-50:])))}")
+        if self.val_loss:
+            lines.append(f"final validation loss: {loss_units(self.val_loss[-1])}")
+            lines.append(f"best validation loss:  {loss_units(self.best_val_loss)} at step {self.best_step}")
+        return "\n".join(lines)
+
+
+class LivePlot:
+    """A loss plot that redraws in place in Jupyter, and prints text lines elsewhere."""
+
+    def __init__(self, title="loss"):
+        self.title = title
+        self.handle = None
+        self.in_notebook = _in_notebook()
+
+    def update(self, history):
+        if not self.in_notebook:
+            return  # train_loop prints a text line at each evaluation instead
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from .plots import plot_losses
+
+        fig, ax = plt.subplots(figsize=(6, 3))
+        plot_losses(history, ax=ax, title=self.title)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+        plt.close(fig)
+
+
+def _in_notebook():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+def train_loop(step_fn, eval_fn=None, steps=1000, seconds=None, eval_every=100,
+               on_eval=None, desc="training", live_plot=True, verbose=True):
+    """Call step_fn(step) `steps` times (or until `seconds` run out), evaluating as it goes.
+
+    step_fn(step) -> training loss (nats) of that step.
+    eval_fn() -> validation loss (nats); called every `eval_every` steps and at the end.
+    on_eval(step, history) -> called after each evaluation, e.g. to print a sample.
+    Returns a History.
+    """
+    history = History()
+    plot = LivePlot(desc) if live_plot else None
+    start = time.perf_counter()
+    bar = tqdm(total=steps, desc=desc, leave=True, disable=not verbose)
+    step = 0
+    for step in range(1, steps + 1):
+        loss = float(step_fn(step))
+        history.steps.append(step)
+        history.train_loss.append(loss)
+        bar.update(1)
+        out_of_time = seconds is not None and time.perf_counter() - start > seconds
+        if step % eval_every == 0 or step == steps or out_of_time:
+            _evaluate(history, step, eval_fn, on_eval, bar, plot, verbose)
+        if bar.n % 10 == 0:
+            bar.set_postfix(loss=f"{np.mean(history.train_loss[-50:]):.3f}")
+        if out_of_time:
+            break
+    bar.close()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def _evaluate(history, step, eval_fn, on_eval, bar, plot, verbose):
+    train = float(np.mean(history.train_loss[-50:]))
+    line = f"step {step}: train {train:.3f}"
+    if eval_fn is not None:
+        val = float(eval_fn())
+        history.val_steps.append(step)
+        history.val_loss.append(val)
+        if val < history.best_val_loss:
+            history.best_val_loss, history.best_step = val, step
+        line += f", val {val:.3f} nats/char ({bits(val):.3f} bits/char)"
+    if plot is not None:
+        plot.update(history)
+    if verbose and (plot is None or not plot.in_notebook):
+        bar.write(line)
+    if on_eval is not None:
+        on_eval(step, history)
+
+
+# ---------------------------------------------------------------------------
+# PyTorch character language models
+
+
+def evaluate_torch_lm(model, ids, batch_size=32, seq_len=100, device="cpu", max_batches=None):
+    """Mean cross-entropy (nats/char) of `model` on `ids`, read once in order.
+
+    The hidden state is carried from one chunk to the next, as in training.
+    model(x (N, T) long, state) -> (logits (N, T, V), state).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .data import sequential_batches
+
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    with torch.no_grad():
+        for i, (x, y) in enumerate(sequential_batches(ids, batch_size, seq_len)):
+            if max_batches is not None and i >= max_batches:
+                break
+            x = torch.as_tensor(x, device=device)
+            y = torch.as_tensor(y, device=device)
+            logits, state = model(x, state)
+            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+            count += y.numel()
+    model.train(was_training)
+    return total / count
+
+
+def train_torch_lm(model, train_ids, val_ids, steps=500, batch_size=32, seq_len=64, lr=3e-3,
+                   clip=1.0, eval_every=100, seconds=None, device="cpu", seed=0, desc="training",
+                   on_eval=None, live_plot=True, verbose=True, val_batch_size=32):
+    """Train a torch character model with Adam on random windows of `train_ids`.
+
+    Keeps the state_dict with the best validation loss and loads it back at the end,
+    so an overfitting model is returned at its best point, not its last.
+    Returns the History; history.best_state holds the best weights.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .data import random_batch
+
+    rng = np.random.default_rng(seed)
+    model.to(device)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    best = {"state": copy.deepcopy(model.state_dict()), "loss": math.inf}
+
+    def step_fn(step):
+        x, y = random_batch(train_ids, batch_size, seq_len, rng)
+        x = torch.as_tensor(x, device=device)
+        y = torch.as_tensor(y, device=device)
+        logits, _ = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        return loss.item()
+
+    def eval_fn():
+        loss = evaluate_torch_lm(model, val_ids, batch_size=val_batch_size, seq_len=seq_len, device=device)
+        if loss < best["loss"]:
+            best["loss"], best["state"] = loss, copy.deepcopy(model.state_dict())
+        return loss
+
+    history = train_loop(step_fn, eval_fn, steps=steps, seconds=seconds, eval_every=eval_every,
+                         on_eval=on_eval, desc=desc, live_plot=live_plot, verbose=verbose)
+    model.load_state_dict(best["state"])
+    history.best_state = best["state"]
+    return history
