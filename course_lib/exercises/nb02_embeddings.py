@@ -1,0 +1,151 @@
+"""Exercises of notebook 02: character embeddings."""
+import numpy as np
+
+from .. import embedding
+from . import Case, Exercise, Mistake, register
+from .core import compare_value
+
+
+def _ids_with_repeats(rng, N, T, V):
+    """(N, T) ids in [0, V) in which at least one id occurs more than once."""
+    ids = rng.integers(0, V, size=(N, T))
+    if N * T > 1:
+        ids.reshape(-1)[-1] = ids.reshape(-1)[0]
+    return ids
+
+
+# --- embedding_forward ------------------------------------------------------
+
+def forward_cases(rng):
+    cases = []
+    for N, T, V, D in [(2, 3, 5, 4), (1, 1, 3, 2), (3, 7, 4, 6), (4, 5, 27, 3),
+                       (int(rng.integers(1, 6)), int(rng.integers(2, 9)),
+                        int(rng.integers(2, 30)), int(rng.integers(1, 8)))]:
+        cases.append(Case(f"N={N}, T={T}, V={V}, D={D}",
+                          (_ids_with_repeats(rng, N, T, V), rng.normal(size=(V, D)))))
+    return cases
+
+
+FORWARD_MISTAKES = [
+    Mistake("the output flattened to (N*T, D)",
+            lambda ids, W: (W[np.asarray(ids).reshape(-1)], None),
+            "Keep the batch and time axes: W[ids] with ids of shape (N, T) already gives "
+            "(N, T, D), one row of W per position."),
+    Mistake("the rows looked up one position too far (W[ids + 1])",
+            lambda ids, W: (W[(np.asarray(ids) + 1) % W.shape[0]], None),
+            "Ids count from 0, and character id i is row i of W: out[n, t] = W[ids[n, t]]."),
+]
+
+
+# --- embedding_backward -----------------------------------------------------
+
+def backward_cases(rng):
+    """Every case repeats some ids: that is where accumulation matters."""
+    cases = []
+    for N, T, V, D in [(2, 4, 5, 3), (3, 6, 4, 2), (1, 8, 27, 5), (4, 3, 10, 4),
+                       (int(rng.integers(2, 6)), int(rng.integers(2, 9)),
+                        int(rng.integers(2, 12)), int(rng.integers(1, 6)))]:
+        ids = _ids_with_repeats(rng, N, T, V)
+        cases.append(Case(f"N={N}, T={T}, V={V}, D={D}",
+                          (rng.normal(size=(N, T, D)), (ids, V))))
+    ids = np.full((2, 5), 1)
+    cases.append(Case("the same id everywhere, V=3", (rng.normal(size=(2, 5, 4)), (ids, 3))))
+    return cases
+
+
+def _assigned(dout, cache):
+    ids, V = cache
+    dW = np.zeros((V, dout.shape[-1]), dtype=dout.dtype)
+    dW[ids] = dout  # with repeated ids, only one of the writes survives
+    return dW
+
+
+def _averaged(dout, cache):
+    ids, _ = cache
+    return embedding.embedding_backward(dout, cache) / ids.size
+
+
+BACKWARD_MISTAKES = [
+    Mistake("the rows assigned instead of accumulated (dW[ids] = dout), so a repeated id "
+            "keeps only one of its gradients",
+            _assigned,
+            "Every occurrence of a character adds its gradient to that character's row. "
+            "dW[ids] = dout overwrites, and so does dW[ids] += dout (numpy buffers it and "
+            "writes each row once). Use np.add.at(dW, ids, dout), which adds one occurrence "
+            "at a time, or loop over the positions."),
+    Mistake("the gradient divided by N*T",
+            _averaged,
+            "dout already carries any averaging the loss did: the backward pass of a lookup "
+            "only routes gradients to rows, it never rescales them. Sum, don't average."),
+]
+
+
+# --- nearest_neighbours -------------------------------------------------------
+
+def neighbours_cases(rng):
+    cases = []
+    for V, D, k in [(8, 3, 3), (12, 5, 4), (27, 4, 5), (5, 2, 1),
+                    (int(rng.integers(6, 30)), int(rng.integers(2, 8)), int(rng.integers(1, 5)))]:
+        # Rows of very different lengths: cosine similarity must not favour the long ones.
+        W = rng.normal(size=(V, D)) * rng.uniform(0.1, 10.0, size=(V, 1))
+        cases.append(Case(f"V={V}, D={D}, k={k}", (W, int(rng.integers(0, V)), k)))
+    return cases
+
+
+def compare_neighbours(got, expected, case):
+    if isinstance(got, (list, tuple)):
+        got = np.asarray(got)
+    return compare_value("neighbours", got, expected, 0, 0)
+
+
+def _dot_product(W, index, k):
+    scores = W @ W[index]
+    scores[index] = -np.inf
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def _with_itself(W, index, k):
+    norms = np.linalg.norm(W, axis=1)
+    similarity = (W @ W[index]) / (norms * norms[index])
+    return np.argsort(-similarity, kind="stable")[:k]
+
+
+def _least_similar(W, index, k):
+    norms = np.linalg.norm(W, axis=1)
+    similarity = (W @ W[index]) / (norms * norms[index])
+    similarity[index] = np.inf
+    return np.argsort(similarity, kind="stable")[:k]
+
+
+NEIGHBOURS_MISTAKES = [
+    Mistake("the dot product in place of the cosine similarity (no normalising)",
+            _dot_product,
+            "Divide the dot product by both vectors' lengths: cos = (W @ w) / (|W_i| |w|), "
+            "with np.linalg.norm(W, axis=1). Without it, rows that are simply long win "
+            "whatever their direction."),
+    Mistake("the character itself included",
+            _with_itself,
+            "A row's cosine similarity with itself is 1, the largest possible, so it always "
+            "comes first. Set its similarity to -np.inf before sorting (or skip it)."),
+    Mistake("the least similar rows in place of the most similar",
+            _least_similar,
+            "np.argsort sorts in increasing order: sort -similarity, or reverse the result."),
+]
+
+
+register(Exercise(
+    id="02.embedding_forward", points=1, reference=embedding.embedding_forward,
+    cases=forward_cases, outputs=("out", "cache"), skip=("cache",),
+    mistakes=FORWARD_MISTAKES,
+))
+
+register(Exercise(
+    id="02.embedding_backward", points=2, reference=embedding.embedding_backward,
+    cases=backward_cases, outputs=("dW",), mistakes=BACKWARD_MISTAKES,
+))
+
+register(Exercise(
+    id="02.nearest_neighbours", points=1, reference=embedding.cosine_nearest_neighbours,
+    cases=neighbours_cases, outputs=("neighbours",), compare=compare_neighbours,
+    mistakes=NEIGHBOURS_MISTAKES,
+))
