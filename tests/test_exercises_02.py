@@ -146,3 +146,8 @@ def test_backward_cases_all_repeat_an_id():
         for case in get("02.embedding_backward").cases(np.random.default_rng(seed)):
             ids = case.args[1][0]
             assert len(np.unique(ids)) < ids.size, case.name
+
+
+def test_neighbours_dot_product_skipping_the_first():
+    failed_with("02.nearest_neighbours",
+                lambda W, index, k: np.argsort(-(W @ W[index]))[1:k + 1], "first result dropped")

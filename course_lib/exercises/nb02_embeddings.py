@@ -104,6 +104,10 @@ def _dot_product(W, index, k):
     return np.argsort(-scores, kind="stable")[:k]
 
 
+def _dot_product_skip_first(W, index, k):
+    return np.argsort(-(W @ W[index]), kind="stable")[1:k + 1]
+
+
 def _with_itself(W, index, k):
     norms = np.linalg.norm(W, axis=1)
     similarity = (W @ W[index]) / (norms * norms[index])
@@ -123,6 +127,12 @@ NEIGHBOURS_MISTAKES = [
             "Divide the dot product by both vectors' lengths: cos = (W @ w) / (|W_i| |w|), "
             "with np.linalg.norm(W, axis=1). Without it, rows that are simply long win "
             "whatever their direction."),
+    Mistake("the dot product in place of the cosine similarity, and the first result dropped "
+            "as if it were the character itself",
+            _dot_product_skip_first,
+            "Without normalising, the character itself need not come first: a longer row can "
+            "have a larger dot product with it. Use the cosine similarity (divide by both "
+            "lengths), then leave out `index` itself rather than the first result."),
     Mistake("the character itself included",
             _with_itself,
             "A row's cosine similarity with itself is 1, the largest possible, so it always "
