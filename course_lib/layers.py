@@ -83,3 +83,60 @@ def rnn_backward(dhs, cache):
         dWh += dWh_t
         db += db_t
     return dx, dh_next, dWx, dWh, db
+
+
+def temporal_affine_forward(x, W, b):
+    """The output layer, applied at every time step: out[:, t] = x[:, t] @ W + b.
+
+    x: (N, T, H), W: (H, V), b: (V,). Returns out: (N, T, V) and cache = (x, W).
+    """
+    N, T, H = x.shape
+    # One (N*T, H) @ (H, V) matmul instead of T small ones: the steps are independent here.
+    out = (x.reshape(N * T, H) @ W).reshape(N, T, -1) + b
+    cache = (x, W)
+    return out, cache
+
+
+def temporal_affine_backward(dout, cache):
+    """Backward pass of temporal_affine_forward.
+
+    dout: (N, T, V). Returns dx: (N, T, H), dW: (H, V), db: (V,).
+    """
+    x, W = cache
+    N, T, H = x.shape
+    V = W.shape[1]
+    dout_flat = dout.reshape(N * T, V)
+    dx = (dout_flat @ W.T).reshape(N, T, H)
+    # W is shared by all N*T positions, so its gradient sums over all of them.
+    dW = x.reshape(N * T, H).T @ dout_flat
+    db = dout_flat.sum(axis=0)
+    return dx, dW, db
+
+
+def softmax_cross_entropy(logits, y, ignore_index=-1):
+    """Mean cross-entropy of next-character predictions, and its gradient.
+
+    logits: (N, T, V) unnormalised scores; y: (N, T) target ids in [0, V), or
+    `ignore_index` at positions that should not count (padding).
+    Returns loss, a float in nats (the mean over the valid positions), and
+    dlogits: (N, T, V), the gradient of that mean with respect to logits
+    (zero at ignored positions).
+    """
+    V = logits.shape[-1]
+    logits_flat = logits.reshape(-1, V)
+    y_flat = np.asarray(y).reshape(-1)
+    valid = y_flat != ignore_index
+    n_valid = max(int(valid.sum()), 1)  # an all-padding batch has loss 0, not 0/0
+    # softmax(z) = softmax(z - max z): subtracting the row max keeps exp() from
+    # overflowing on large scores, and leaves the probabilities unchanged.
+    shifted = logits_flat - logits_flat.max(axis=1, keepdims=True)
+    log_sum_exp = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = shifted - log_sum_exp
+    targets = np.where(valid, y_flat, 0)  # any valid index at ignored positions; masked below
+    rows = np.arange(len(y_flat))
+    loss = -(log_probs[rows, targets] * valid).sum() / n_valid
+    # d(-log p_y)/dz = p - one_hot(y); the mean divides by the number of valid positions.
+    dlogits = np.exp(log_probs)
+    dlogits[rows, targets] -= 1.0
+    dlogits *= valid[:, None] / n_valid
+    return float(loss), dlogits.reshape(logits.shape).astype(logits.dtype, copy=False)
