@@ -6,8 +6,9 @@ The weights have torch.nn.LSTM's layouts, so they copy over both ways:
     b_ih = lstm.bias_ih_l0      (4H,)       b_hh = lstm.bias_hh_l0      (4H,)
 
 The 4H rows are the four gates in torch's order i, f, g, o (input, forget, cell
-candidate, output). Unlike layers.py (x @ Wx), the weights act through their
-transpose: x @ W_ih.T. One step is
+candidate, output). course_lib.models.numpy_weights / load_numpy_weights copy them
+out of and into a torch layer. Unlike layers.py (x @ Wx), the weights act through
+their transpose: x @ W_ih.T. One step is
 
     i = sigmoid(x W_ii^T + b_ii + h_prev W_hi^T + b_hi)      (and likewise f, o)
     g = tanh(x W_ig^T + b_ig + h_prev W_hg^T + b_hg)
@@ -195,24 +196,3 @@ def lstm_backward(dhs, cache, dc_last=None):
     db = da_all.sum(axis=0)
     dx = (da_all @ W_ih).reshape(T, N, D).transpose(1, 0, 2)
     return dx, dh, dc, dW_ih, dW_hh, db, db.copy()
-
-
-# ---------------------------------------------------------------------------
-# Copying weights to and from torch.nn.LSTM
-
-
-def torch_lstm_weights(lstm, layer=0):
-    """The NumPy weights (W_ih, W_hh, b_ih, b_hh) of one layer of a torch.nn.LSTM."""
-    names = [f"weight_ih_l{layer}", f"weight_hh_l{layer}", f"bias_ih_l{layer}", f"bias_hh_l{layer}"]
-    return tuple(getattr(lstm, name).detach().cpu().numpy().copy() for name in names)
-
-
-def load_torch_lstm_weights(lstm, layer, W_ih, W_hh, b_ih, b_hh):
-    """Copy NumPy weights into one layer of a torch.nn.LSTM, in place."""
-    import torch
-
-    names = [f"weight_ih_l{layer}", f"weight_hh_l{layer}", f"bias_ih_l{layer}", f"bias_hh_l{layer}"]
-    with torch.no_grad():
-        for name, value in zip(names, (W_ih, W_hh, b_ih, b_hh)):
-            param = getattr(lstm, name)
-            param.copy_(torch.as_tensor(np.asarray(value), dtype=param.dtype))

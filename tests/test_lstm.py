@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.lstm import (load_torch_lstm_weights, lstm_backward, lstm_forward, lstm_step_backward,
-                             lstm_step_forward, torch_lstm_weights)
+from course_lib.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from course_lib.models import load_numpy_weights, numpy_weights
 
 
 def random_lstm(rng, N, T, D, H, dtype=np.float64):
@@ -103,7 +103,7 @@ def test_matches_torch_lstm(N, T, D, H):
     x, h0, c0, *weights = random_lstm(rng, N, T, D, H)
     dhs, dc_last = rng.normal(size=(N, T, H)), rng.normal(size=(N, H))
     lstm = torch.nn.LSTM(D, H, batch_first=True).double()
-    load_torch_lstm_weights(lstm, 0, *weights)
+    load_numpy_weights(lstm, *weights)
 
     out, c_n, dx_t, dh0_t, dc0_t, grads = torch_run(lstm, x, h0[None], c0[None], dhs, dc_last)
     hs, c, cache = lstm_forward(x, h0, c0, *weights)
@@ -128,7 +128,7 @@ def test_step_functions_match_torch_lstm():
     x, h0, c0, *weights = random_lstm(rng, N, T, D, H)
     dhs, dc_last = rng.normal(size=(N, T, H)), rng.normal(size=(N, H))
     lstm = torch.nn.LSTM(D, H, batch_first=True).double()
-    load_torch_lstm_weights(lstm, 0, *weights)
+    load_numpy_weights(lstm, *weights)
     out, c_n, dx_t, dh0_t, dc0_t, grads = torch_run(lstm, x, h0[None], c0[None], dhs, dc_last)
 
     h, c, caches, hs = h0, c0, [], []
@@ -164,7 +164,7 @@ def test_two_layer_stack_matches_torch():
     dhs, dc_last = rng.normal(size=(N, T, H)), rng.normal(size=(N, H))
     out, c_n, dx_t, dh0_t, dc0_t, grads = torch_run(lstm, x, h0, c0, dhs, dc_last)
 
-    w0, w1 = torch_lstm_weights(lstm, 0), torch_lstm_weights(lstm, 1)
+    w0, w1 = numpy_weights(lstm, 0), numpy_weights(lstm, 1)
     hs0, c_last0, cache0 = lstm_forward(x, h0[0], c0[0], *w0)
     hs1, c_last1, cache1 = lstm_forward(hs0, h0[1], c0[1], *w1)  # layer 1 reads layer 0's states
     np.testing.assert_allclose(hs1, out, atol=1e-10, rtol=0)
@@ -205,13 +205,3 @@ def test_forward_does_not_change_its_inputs():
     lstm_backward(np.ones_like(hs), cache)
     for a, b in zip(inputs, copies):
         np.testing.assert_array_equal(a, b)
-
-
-def test_weights_copy_both_ways():
-    lstm = torch.nn.LSTM(3, 4).double()
-    weights = torch_lstm_weights(lstm)
-    assert [w.shape for w in weights] == [(16, 3), (16, 4), (16,), (16,)]
-    other = torch.nn.LSTM(3, 4).double()
-    load_torch_lstm_weights(other, 0, *weights)
-    for a, b in zip(lstm.parameters(), other.parameters()):
-        assert torch.equal(a, b)
