@@ -53,7 +53,7 @@ class SGD:
 class Adagrad:
     """Adagrad, as in min-char-rnn: each entry's step shrinks with its history of gradients.
 
-    cache += g**2; p -= lr * g / sqrt(cache + eps).
+    cache += g**2; p -= lr * g / (sqrt(cache) + eps).
     Entries that got large gradients early take small steps for good, which is why
     Adagrad slows down on long runs.
     """
@@ -68,7 +68,7 @@ class Adagrad:
             g = grads[name]
             s = self.sum_sq.setdefault(name, np.zeros_like(p))
             s += g * g
-            p -= self.lr * g / np.sqrt(s + self.eps)
+            p -= self.lr * g / (np.sqrt(s) + self.eps)
 
 
 class Adam:
