@@ -45,6 +45,6 @@ def setup(seed=0, threads=None):
     python = ".".join(map(str, sys.version_info[:3]))
     print(
         f"course_lib {__version__} | python {python} | numpy {np.__version__} | "
-        f"torch {torch.__version__} | device {device} ({torch.get_num_threads()} threads) | seed {seed}"
+        f"torch {torch.__version__} | device {device}, {torch.get_num_threads()} torch thread(s) | seed {seed}"
     )
     return device

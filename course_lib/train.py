@@ -43,9 +43,14 @@ class History:
     def steps_done(self):
         return self.steps[-1] if self.steps else 0
 
-    def smoothed_train_loss(self, window=50):
-        """The training loss averaged over the last `window` steps, at each step."""
+    def smoothed_train_loss(self, window=None):
+        """The training loss averaged over the last `window` steps, at each step.
+
+        The default window is a twentieth of the run (at most 50 steps), so that a short
+        run's curve does not lag far behind the raw losses.
+        """
         losses = np.asarray(self.train_loss, dtype=float)
+        window = window or max(1, min(50, len(losses) // 20))
         cumsum = np.concatenate([[0.0], np.cumsum(losses)])
         hi = np.arange(1, len(losses) + 1)
         lo = np.maximum(hi - window, 0)
