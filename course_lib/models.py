@@ -8,13 +8,15 @@ The recurrent layer is torch.nn.RNN, nn.GRU or nn.LSTM, so its weights have the 
 layout as course_lib's NumPy cells (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)
 and copy over both ways with `numpy_weights` / `load_numpy_weights`.
 
-Sampling is three small filters on the logits of the next character, applied in order:
-temperature, then top-k, then top-p (nucleus).
+Sampling uses course_lib.sampling's NumPy recipes (temperature, top-k, top-p), so the
+text generate() writes is drawn exactly as the notebooks' sampling exercises draw it.
 """
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from . import sampling
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -70,13 +72,20 @@ class CharRNN(nn.Module):
     def generate(self, prime_ids, length, temperature=1.0, top_k=None, top_p=None, generator=None):
         """Sample `length` new characters after `prime_ids`, one at a time.
 
-        prime_ids: a non-empty sequence of ids (list, NumPy array or 1-D tensor).
-        generator: a torch.Generator (on the CPU) for reproducible samples.
+        prime_ids:   a non-empty sequence of ids (list, NumPy array or 1-D tensor).
+        temperature: divides the logits; 0 means greedy (always the most likely character).
+        top_k/top_p: sample only among the k most likely characters, or the smallest set
+                     holding probability p (at most one of the two).
+        generator:   a np.random.Generator or an int seed, for reproducible text; None draws
+                     a seed from NumPy's global state, which course_lib.setup() seeds.
         Returns the `length` new ids as a list of ints (the prime is not repeated).
         """
+        if top_k is not None and top_p is not None:
+            raise ValueError("give top_k or top_p, not both")
         prime = torch.as_tensor(np.asarray(prime_ids), dtype=torch.long).reshape(1, -1)
         if prime.shape[1] == 0:
             raise ValueError("generate needs at least one prime character")
+        rng = np.random.default_rng(np.random.randint(2**31) if generator is None else generator)
         was_training = self.training
         self.eval()  # no dropout while sampling
         device = self.decoder.weight.device
@@ -84,67 +93,19 @@ class CharRNN(nn.Module):
         logits, state = self(prime.to(device))
         out = []
         for _ in range(length):
-            next_id = sample_next(logits[0, -1], temperature, top_k, top_p, generator)
+            next_logits = logits[0, -1].double().cpu().numpy()
+            if temperature == 0:
+                next_id = int(np.argmax(next_logits))
+            elif top_k is not None:
+                next_id = sampling.sample_top_k(next_logits, top_k, temperature, rng)
+            elif top_p is not None:
+                next_id = sampling.sample_top_p(next_logits, top_p, temperature, rng)
+            else:
+                next_id = sampling.sample_with_temperature(next_logits, temperature, rng)
             out.append(next_id)
             logits, state = self(torch.tensor([[next_id]], device=device), state)
         self.train(was_training)
         return out
-
-
-# ---------------------------------------------------------------------------
-# Sampling
-
-
-def apply_temperature(logits, temperature):
-    """logits: (..., V) -> logits / temperature. Below 1 sharpens, above 1 flattens.
-
-    temperature 0 means greedy: the top logit stays and every other becomes -inf.
-    """
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if temperature == 0:
-        top = logits.argmax(dim=-1, keepdim=True)
-        return torch.full_like(logits, float("-inf")).scatter(-1, top, logits.gather(-1, top))
-    return logits / temperature
-
-
-def top_k_filter(logits, k):
-    """logits: (..., V) -> the same with all but the k largest set to -inf.
-
-    Ties at the k-th value are all kept, so a few more than k may survive.
-    """
-    if k is None or k >= logits.shape[-1]:
-        return logits
-    if k < 1:
-        raise ValueError(f"top_k must be >= 1, got {k}")
-    kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
-    return logits.masked_fill(logits < kth_largest, float("-inf"))
-
-
-def top_p_filter(logits, p):
-    """logits: (..., V) -> the same with -inf outside the nucleus (Holtzman et al. 2020).
-
-    The nucleus is the smallest set of most likely characters whose probabilities sum
-    to at least p. The most likely character is always kept, so p near 0 is greedy.
-    """
-    if p is None or p >= 1.0:
-        return logits
-    if p <= 0:
-        raise ValueError(f"top_p must be in (0, 1], got {p}")
-    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-    cumulative = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
-    # Drop a character when the ones more likely than it already reach p.
-    drop_sorted = (cumulative - sorted_logits.softmax(dim=-1)) >= p
-    drop = drop_sorted.scatter(-1, order, drop_sorted)
-    return logits.masked_fill(drop, float("-inf"))
-
-
-def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
-    """logits: (V,) scores of the next character -> one sampled id (an int)."""
-    logits = top_p_filter(top_k_filter(apply_temperature(logits.float(), temperature), top_k), top_p)
-    # Sample on the CPU so that a CPU torch.Generator gives the same text on any device.
-    probs = logits.softmax(dim=-1).cpu()
-    return int(torch.multinomial(probs, 1, generator=generator))
 
 
 # ---------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""CharRNN: shapes for each cell, state carrying, generation, tied weights, sampling filters."""
+"""CharRNN: shapes for each cell, state carrying, generation, tied weights, weight copying."""
 import numpy as np
 import pytest
 import torch
 
-from course_lib.models import (CharRNN, apply_temperature, count_parameters, load_numpy_weights,
-                               numpy_weights, top_k_filter, top_p_filter)
+from course_lib import sampling
+from course_lib.models import CharRNN, count_parameters, load_numpy_weights, numpy_weights
 
 V, H, N, T = 11, 16, 3, 7
 
@@ -55,9 +55,9 @@ def test_generate_is_seeded_and_reproducible(cell):
     model = CharRNN(V, H, cell=cell, dropout=0.5)
     model.train()
     prime = np.array([1, 2, 3])
-    a = model.generate(prime, 40, generator=torch.Generator().manual_seed(1))
-    b = model.generate(prime, 40, generator=torch.Generator().manual_seed(1))
-    c = model.generate(prime, 40, generator=torch.Generator().manual_seed(2))
+    a = model.generate(prime, 40, generator=np.random.default_rng(1))
+    b = model.generate(prime, 40, generator=np.random.default_rng(1))
+    c = model.generate(prime, 40, generator=np.random.default_rng(2))
     assert len(a) == 40 and all(isinstance(i, int) and 0 <= i < V for i in a)
     assert a == b
     assert a != c  # 40 draws from a near-uniform V=11 distribution: equal by chance ~1e-41
@@ -79,7 +79,7 @@ def test_generate_top_k_1_is_greedy():
     torch.manual_seed(0)
     model = CharRNN(V, H, cell="lstm")
     greedy = model.generate([3, 4], 20, temperature=0)
-    top1 = model.generate([3, 4], 20, top_k=1, generator=torch.Generator().manual_seed(0))
+    top1 = model.generate([3, 4], 20, top_k=1, generator=np.random.default_rng(0))
     assert top1 == greedy
 
 
@@ -118,26 +118,32 @@ def test_numpy_weights_round_trip():
         load_numpy_weights(b.rnn, *numpy_weights(CharRNN(V, H + 1, cell="gru").rnn))
 
 
-def test_top_k_filter_keeps_the_k_largest():
-    logits = torch.tensor([[0.1, 3.0, -1.0, 2.0, 0.5]])
-    kept = torch.isfinite(top_k_filter(logits, 2))
-    assert kept.tolist() == [[False, True, False, True, False]]
-    assert torch.equal(top_k_filter(logits, 5), logits)
+@pytest.mark.parametrize("kwargs, recipe", [
+    (dict(temperature=0.7), lambda l, rng: sampling.sample_with_temperature(l, 0.7, rng)),
+    (dict(temperature=1.3, top_k=3), lambda l, rng: sampling.sample_top_k(l, 3, 1.3, rng)),
+    (dict(temperature=0.9, top_p=0.8), lambda l, rng: sampling.sample_top_p(l, 0.8, 0.9, rng)),
+])
+def test_generate_draws_with_course_lib_sampling(kwargs, recipe):
+    """Each new id is what course_lib.sampling draws from the model's logits, rng state for rng state."""
+    torch.manual_seed(0)
+    model = CharRNN(V, H, cell="gru", embedding_dim=6)
+    ids = model.generate([2], 15, generator=np.random.default_rng(5), **kwargs)
+    rng, x = np.random.default_rng(5), [2]
+    for i in ids:
+        logits, _ = model(torch.tensor([x]))
+        assert i == recipe(logits[0, -1].detach().double().numpy(), rng)
+        x.append(i)
 
 
-def test_top_p_filter_keeps_the_nucleus():
-    probs = torch.tensor([0.5, 0.05, 0.3, 0.15])
-    logits = probs.log()
-    # 0.5 < 0.7, 0.5 + 0.3 = 0.8 >= 0.7: the nucleus is {0, 2}.
-    assert torch.isfinite(top_p_filter(logits, 0.7)).tolist() == [True, False, True, False]
-    assert torch.isfinite(top_p_filter(logits, 0.5)).tolist() == [True, False, False, False]
-    assert torch.isfinite(top_p_filter(logits, 0.01)).tolist() == [True, False, False, False]
-    assert torch.equal(top_p_filter(logits, 1.0), logits)
-    # The kept logits are unchanged, so softmax renormalises over the nucleus.
-    torch.testing.assert_close(top_p_filter(logits, 0.7).softmax(-1), torch.tensor([0.625, 0, 0.375, 0]))
+def test_generate_without_a_generator_follows_numpy_global_seed():
+    model = CharRNN(V, H, cell="rnn")
+    np.random.seed(3)
+    a = model.generate([1], 30)
+    np.random.seed(3)
+    assert model.generate([1], 30) == a
 
 
-def test_temperature():
-    logits = torch.tensor([1.0, 2.0, 4.0])
-    torch.testing.assert_close(apply_temperature(logits, 2.0), logits / 2)
-    assert torch.isfinite(apply_temperature(logits, 0)).tolist() == [False, False, True]
+def test_generate_refuses_top_k_and_top_p_together():
+    with pytest.raises(ValueError, match="not both"):
+        CharRNN(V, H).generate([1], 3, top_k=2, top_p=0.5)
+
