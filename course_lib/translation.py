@@ -1,0 +1,250 @@
+"""A toy translation task: dates written by humans -> ISO dates.
+
+    "the meeting is on sat 21 nov 2026, thanks"   ->   "2026-11-21"
+
+Every example is generated on the fly (nothing to download), and the right answer
+is known exactly, so we can measure sequence accuracy without any doubt. The task
+has a clear alignment: the "2026" of the output comes from the "2026" (or "26") of
+the input, which makes attention maps easy to read.
+
+The input length is under our control: `n_filler` words of small talk go around the
+date ("please note ... thanks"). A decoder that only sees the encoder's last state
+must squeeze the date through that one vector however long the input is; a decoder
+with attention can look back at the date wherever it sits.
+
+Token ids: 0 is padding, 1 marks the start of the output, 2 its end; the characters
+follow. The source and target sides have separate vocabularies.
+"""
+import datetime
+
+import numpy as np
+
+PAD, START, END = 0, 1, 2
+SPECIALS = ["<pad>", "<s>", "</s>"]
+
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december"]
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+# Years 1970-2069, so that a two-digit year is never ambiguous: 70-99 -> 19xx, 00-69 -> 20xx.
+FIRST_DAY = datetime.date(1970, 1, 1)
+LAST_DAY = datetime.date(2069, 12, 31)
+
+
+def ordinal(day):
+    """1 -> "1st", 2 -> "2nd", 11 -> "11th", 21 -> "21st"."""
+    if 11 <= day % 100 <= 13:
+        return f"{day}th"
+    return f"{day}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th') }"
+
+
+# Each format turns a datetime.date into a string a person might write.
+FORMATS = [
+    lambda d: f"{d.day} {MONTHS[d.month - 1][:3]} {d.year}",                  # 21 nov 2026
+    lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year}",                      # 21 november 2026
+    lambda d: f"{MONTHS[d.month - 1]} {d.day}, {d.year}",                     # november 21, 2026
+    lambda d: f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}",                 # nov 21, 2026
+    lambda d: f"{d.day:02d}/{d.month:02d}/{d.year % 100:02d}",                # 21/11/26
+    lambda d: f"{d.day}/{d.month}/{d.year}",                                  # 21/11/2026
+    lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",                          # 21.11.2026
+    lambda d: f"{WEEKDAYS[d.weekday()]}, {d.day} {MONTHS[d.month - 1]} {d.year}",  # saturday, 21 november 2026
+    lambda d: f"{WEEKDAYS[d.weekday()][:3]} {d.day} {MONTHS[d.month - 1][:3]} {d.year % 100:02d}",  # sat 21 nov 26
+    lambda d: f"the {ordinal(d.day)} of {MONTHS[d.month - 1]} {d.year}",      # the 21st of november 2026
+    lambda d: f"{ordinal(d.day)} {MONTHS[d.month - 1][:3]} {d.year}",         # 21st nov 2026
+    lambda d: f"{MONTHS[d.month - 1]} {ordinal(d.day)}, {d.year}",            # november 21st, 2026
+]
+
+FILLER_BEFORE = ["please", "note", "that", "the", "meeting", "is", "on", "we", "moved", "it", "to",
+                 "see", "you", "my", "birthday", "party", "was", "due", "date", "deadline", "ok", "so"]
+FILLER_AFTER = ["thanks", "then", "ok", "at", "noon", "or", "later", "see", "you", "there", "bye",
+                "cheers", "i", "think", "maybe", "sure", "please", "confirm", "soon", "all", "best"]
+
+SOURCE_CHARS = sorted(set("abcdefghijklmnopqrstuvwxyz0123456789 ,./"))
+TARGET_CHARS = sorted(set("0123456789-"))
+
+
+class TokenVocab:
+    """Characters <-> ids, with <pad>=0, <s>=1 and </s>=2 in front."""
+
+    def __init__(self, chars):
+        self.tokens = SPECIALS + list(chars)
+        self.index = {tok: i for i, tok in enumerate(self.tokens)}
+
+    @property
+    def size(self):
+        return len(self.tokens)
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def __repr__(self):
+        return f"TokenVocab(size={self.size}, chars={''.join(self.tokens[3:])!r})"
+
+    def encode(self, text):
+        """str of length L -> (L,) int64 ids (no start or end token)."""
+        try:
+            return np.array([self.index[ch] for ch in text], dtype=np.int64)
+        except KeyError as err:
+            raise KeyError(f"character {err.args[0]!r} is not in this vocabulary") from None
+
+    def decode(self, ids):
+        """ids -> str, stopping at the first </s> and skipping <pad> and <s>."""
+        out = []
+        for i in np.asarray(ids).reshape(-1):
+            if i == END:
+                break
+            if i > END:
+                out.append(self.tokens[int(i)])
+        return "".join(out)
+
+
+SOURCE_VOCAB = TokenVocab(SOURCE_CHARS)
+TARGET_VOCAB = TokenVocab(TARGET_CHARS)
+TARGET_LEN = len("2026-11-21") + 1  # ten characters and </s>
+
+
+def is_test_date(date):
+    """One day in ten belongs to the test split; training never draws those dates."""
+    return date.toordinal() % 10 == 0
+
+
+def random_date(rng, split="train"):
+    """A uniformly random datetime.date between 1970-01-01 and 2069-12-31.
+
+    split="train" never returns a test date and split="test" only test dates, so
+    accuracy on the test split is measured on dates the model has never read.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    span = (LAST_DAY - FIRST_DAY).days
+    while True:
+        date = FIRST_DAY + datetime.timedelta(days=int(rng.integers(0, span + 1)))
+        if is_test_date(date) == (split == "test"):
+            return date
+
+
+def human_date(date, rng, n_filler=0, fmt=None):
+    """`date` written in a random human format, inside `n_filler` random filler words.
+
+    The filler words are split at random between before and after the date, so the date
+    can sit anywhere in the sentence. fmt: an index into FORMATS, or None for a random one.
+    """
+    fmt = int(rng.integers(len(FORMATS))) if fmt is None else fmt
+    text = FORMATS[fmt](date)
+    n_before = int(rng.integers(0, n_filler + 1))
+    before = [FILLER_BEFORE[i] for i in rng.integers(len(FILLER_BEFORE), size=n_before)]
+    after = [FILLER_AFTER[i] for i in rng.integers(len(FILLER_AFTER), size=n_filler - n_before)]
+    return " ".join(before + [text] + after)
+
+
+def iso_date(date):
+    return date.isoformat()  # "2026-11-21"
+
+
+def make_pairs(rng, n, n_filler=(0, 8), split="train"):
+    """n (source text, target text) pairs from `split`'s dates.
+
+    n_filler: an int, or (low, high) to draw each example's count uniformly, inclusive.
+    """
+    pairs = []
+    for _ in range(n):
+        date = random_date(rng, split)
+        k = n_filler if np.isscalar(n_filler) else int(rng.integers(n_filler[0], n_filler[1] + 1))
+        pairs.append((human_date(date, rng, k), iso_date(date)))
+    return pairs
+
+
+def encode_pairs(pairs):
+    """Pad a list of (source, target) strings into arrays.
+
+    Returns a dict of NumPy arrays:
+      src:      (N, S) int64 source ids, padded with PAD; S is the longest source
+      src_mask: (N, S) bool, True at real characters, False at padding
+      src_len:  (N,) int64 source lengths
+      tgt_in:   (N, T) int64 decoder inputs, <s> followed by the target
+      tgt_out:  (N, T) int64 what the decoder must predict: the target followed by </s>
+    plus "sources" and "targets", the strings.
+    """
+    src_ids = [SOURCE_VOCAB.encode(s) for s, _ in pairs]
+    tgt_ids = [TARGET_VOCAB.encode(t) for _, t in pairs]
+    N, S, T = len(pairs), max(len(s) for s in src_ids), max(len(t) for t in tgt_ids) + 1
+    src = np.full((N, S), PAD, dtype=np.int64)
+    tgt_in = np.full((N, T), PAD, dtype=np.int64)
+    tgt_out = np.full((N, T), PAD, dtype=np.int64)
+    for i, (s, t) in enumerate(zip(src_ids, tgt_ids)):
+        src[i, :len(s)] = s
+        tgt_in[i, :len(t) + 1] = np.concatenate([[START], t])
+        tgt_out[i, :len(t) + 1] = np.concatenate([t, [END]])
+    src_len = np.array([len(s) for s in src_ids], dtype=np.int64)
+    return {"src": src, "src_mask": src != PAD, "src_len": src_len, "tgt_in": tgt_in,
+            "tgt_out": tgt_out, "sources": [s for s, _ in pairs], "targets": [t for _, t in pairs]}
+
+
+def make_batch(rng, batch_size, n_filler=(0, 8), split="train"):
+    """A fresh batch of `batch_size` random examples; see encode_pairs for what it holds."""
+    return encode_pairs(make_pairs(rng, batch_size, n_filler, split))
+
+
+def clean_input(text):
+    """Lower-case `text` and drop the characters the model has never seen."""
+    return "".join(ch for ch in text.lower() if ch in SOURCE_VOCAB.index)
+
+
+# ---------------------------------------------------------------------------
+# The widget: type a date, see the translation and where the model looked
+
+
+def show_translation(model, text, device="cpu", ax=None):
+    """Translate `text` with `model` and draw its attention map (if it has one).
+
+    Returns the translation. Works in and out of Jupyter: the figure is an ordinary
+    matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .attention import translate
+    from .plots import attention_heatmap
+
+    text = clean_input(text)
+    if not text:
+        print("Type a date, e.g. 'the 21st of november 2026'.")
+        return ""
+    outputs, tokens, weights = translate(model, [text], device=device)
+    output = outputs[0]
+    print(f"{text!r} -> {output!r}")
+    if weights[0] is not None:
+        if ax is None:
+            _, ax = plt.subplots(figsize=(min(0.22 * len(text) + 2, 14), 3.2))
+        attention_heatmap(weights[0], list(text), tokens[0], ax=ax, title=f"attention: {text!r}")
+        plt.show()
+    return output
+
+
+def translation_widget(model, device="cpu", example="please note the 21st of november 2026, thanks"):
+    """A text box: type a date and see the model's translation and attention map.
+
+    It first shows a static example, so an executed notebook (or one run headless,
+    where widgets cannot be interacted with) still shows what the widget does.
+    Returns the widget box, or None if ipywidgets is not available.
+    """
+    show_translation(model, example, device=device)
+    try:
+        import ipywidgets as widgets
+        from IPython.display import display
+    except ImportError:
+        print("(ipywidgets is not installed: only the static example above is shown.)")
+        return None
+
+    box = widgets.Text(value=example, description="date:", continuous_update=False,
+                       layout=widgets.Layout(width="60%"))
+    out = widgets.Output()
+
+    def redraw(change=None):
+        out.clear_output(wait=True)
+        with out:
+            show_translation(model, box.value, device=device)
+
+    box.observe(redraw, names="value")
+    ui = widgets.VBox([box, out])
+    display(ui)
+    return ui
