@@ -94,6 +94,25 @@ def lstm_step_backward(dh, dc, cache):
 
 
 # ---------------------------------------------------------------------------
+# Initialisation
+
+
+def forget_bias_init(b_ih, b_hh, value=1.0):
+    """Set the forget gate's bias to `value`, in PyTorch's layout, and leave the rest alone.
+
+    b_ih: (4H,), b_hh: (4H,), the two bias vectors of an LSTM layer; the gates are stacked
+    i, f, g, o, so the forget gate is the second quarter, [H:2H]. The gate sees the SUM
+    b_ih + b_hh, so one of them gets `value` and the other 0 there.
+    Returns new arrays (b_ih, b_hh); the inputs are not changed.
+    """
+    H = len(b_ih) // 4
+    b_ih, b_hh = b_ih.copy(), b_hh.copy()
+    b_ih[H:2 * H] = value
+    b_hh[H:2 * H] = 0.0
+    return b_ih, b_hh
+
+
+# ---------------------------------------------------------------------------
 # A whole sequence, written to be fast
 
 
