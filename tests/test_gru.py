@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from course_lib.gradcheck import grad_check
 from course_lib.gru import (gru_backward, gru_forward, gru_stack_backward, gru_stack_forward,
                             gru_step_backward, gru_step_forward, sigmoid)
 from course_lib.models import load_numpy_weights, numpy_weights
@@ -14,22 +15,9 @@ def random_weights(rng, D, H, scale=0.5):
             rng.normal(size=3 * H) * scale, rng.normal(size=3 * H) * scale)
 
 
-def numerical_gradient(f, array, eps=1e-6):
-    """Centred differences of the scalar f() with respect to every entry of `array` (in place)."""
-    grad = np.zeros_like(array)
-    for i in np.ndindex(array.shape):
-        old = array[i]
-        array[i] = old + eps
-        plus = f()
-        array[i] = old - eps
-        minus = f()
-        array[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def max_relative_error(a, b):
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+def all_errors(loss, params, grads):
+    """grad_check on every entry (the arrays are small): {name: largest relative error}."""
+    return grad_check(loss, params, grads, num_checks=10**6)
 
 
 def test_sigmoid_is_stable_and_exact():
@@ -60,12 +48,14 @@ def test_step_backward_gradient_check(seed):
     _, cache = gru_step_forward(x, h_prev, *weights)
     analytic = gru_step_backward(dh, cache)
 
-    inputs = (x, h_prev, *weights)  # the arrays are perturbed in place by numerical_gradient
+    names = ("x", "h_prev", "W_ih", "W_hh", "b_ih", "b_hh")
+    params = dict(zip(names, (x, h_prev, *weights)))  # perturbed in place by grad_check
     def loss():
-        return np.sum(gru_step_forward(*inputs)[0] * dh)
-    for name, array, grad in zip(("x", "h_prev", "W_ih", "W_hh", "b_ih", "b_hh"), inputs, analytic):
-        assert grad.shape == array.shape, name
-        assert max_relative_error(grad, numerical_gradient(loss, array)) < 1e-6, name
+        return np.sum(gru_step_forward(*params.values())[0] * dh)
+    for name, grad in zip(names, analytic):
+        assert grad.shape == params[name].shape, name
+    errors = all_errors(loss, params, dict(zip(names, analytic)))
+    assert max(errors.values()) < 1e-6, errors
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -78,11 +68,12 @@ def test_sequence_backward_gradient_check(seed):
     _, cache = gru_forward(x, h0, *weights)
     analytic = gru_backward(dhs, cache)
 
-    inputs = (x, h0, *weights)
+    names = ("x", "h0", "W_ih", "W_hh", "b_ih", "b_hh")
+    params = dict(zip(names, (x, h0, *weights)))
     def loss():
-        return np.sum(gru_forward(*inputs)[0] * dhs)
-    for name, array, grad in zip(("x", "h0", "W_ih", "W_hh", "b_ih", "b_hh"), inputs, analytic):
-        assert max_relative_error(grad, numerical_gradient(loss, array)) < 1e-6, name
+        return np.sum(gru_forward(*params.values())[0] * dhs)
+    errors = all_errors(loss, params, dict(zip(names, analytic)))
+    assert max(errors.values()) < 1e-6, errors
 
 
 def test_stack_backward_gradient_check():
@@ -97,11 +88,13 @@ def test_stack_backward_gradient_check():
     def loss():
         hs, h_n, _ = gru_stack_forward(x, h0, params)
         return np.sum(hs * dhs) + np.sum(h_n * dh_n)
-    assert max_relative_error(dx, numerical_gradient(loss, x)) < 1e-6
-    assert max_relative_error(dh0, numerical_gradient(loss, h0)) < 1e-6
+    arrays = {"x": x, "h0": h0}
+    analytic = {"x": dx, "h0": dh0}
     for layer in range(L):
-        for array, grad in zip(params[layer], grads[layer]):
-            assert max_relative_error(grad, numerical_gradient(loss, array)) < 1e-6
+        for kind, array, grad in zip(("W_ih", "W_hh", "b_ih", "b_hh"), params[layer], grads[layer]):
+            arrays[f"{kind}_l{layer}"], analytic[f"{kind}_l{layer}"] = array, grad
+    errors = all_errors(loss, arrays, analytic)
+    assert max(errors.values()) < 1e-6, errors
 
 
 def torch_gru_run(gru, x, h0, dhs, dh_n):
