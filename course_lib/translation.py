@@ -126,12 +126,14 @@ def random_date(rng, split="train"):
 def human_date(date, rng, n_filler=0, fmt=None):
     """`date` written in a random human format, inside `n_filler` random filler words.
 
-    The filler words are split at random between before and after the date, so the date
-    can sit anywhere in the sentence. fmt: an index into FORMATS, or None for a random one.
+    Half the filler words go before the date and half after (a coin decides where an
+    odd one goes), so the date sits in the middle of the sentence: neither direction of
+    a bidirectional encoder reads it last, and both must carry it across the filler.
+    fmt: an index into FORMATS, or None for a random one.
     """
     fmt = int(rng.integers(len(FORMATS))) if fmt is None else fmt
     text = FORMATS[fmt](date)
-    n_before = int(rng.integers(0, n_filler + 1))
+    n_before = (n_filler + int(rng.integers(0, 2))) // 2
     before = [FILLER_BEFORE[i] for i in rng.integers(len(FILLER_BEFORE), size=n_before)]
     after = [FILLER_AFTER[i] for i in rng.integers(len(FILLER_AFTER), size=n_filler - n_before)]
     return " ".join(before + [text] + after)

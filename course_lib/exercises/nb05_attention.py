@@ -1,0 +1,159 @@
+"""Exercises of notebook 05: masked softmax, additive and dot-product attention."""
+import numpy as np
+
+from .. import attention
+from . import Case, Exercise, Mistake, register
+
+
+def padding_mask(rng, N, S):
+    """(N, S) bool, True at the first len_n positions of row n, len_n drawn from 1..S."""
+    lengths = rng.integers(1, S + 1, size=N)
+    lengths[0] = S  # at least one row without padding, as in a real batch
+    return np.arange(S)[None, :] < lengths[:, None]
+
+
+def _softmax(scores, axis=-1):
+    """A plain, numerically stable softmax (no mask). NaN where a row is all -inf, silently."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted = scores - np.max(scores, axis=axis, keepdims=True)
+        exp = np.exp(shifted)
+        return exp / np.sum(exp, axis=axis, keepdims=True)
+
+
+# --- masked_softmax -------------------------------------------------------------
+
+def masked_softmax_cases(rng):
+    cases = []
+    for N, S in [(3, 5), (4, 7), (int(rng.integers(2, 6)), int(rng.integers(3, 10)))]:
+        cases.append(Case(f"N={N}, S={S}, with padding", (rng.normal(size=(N, S)) * 2, padding_mask(rng, N, S))))
+    cases.append(Case("batch size 1", (rng.normal(size=(1, 6)), padding_mask(rng, 1, 6))))
+    cases.append(Case("a length-1 source", (rng.normal(size=(3, 1)), np.ones((3, 1), dtype=bool))))
+    cases.append(Case("3-D scores (N, T, S)", (rng.normal(size=(2, 3, 5)),
+                                               np.repeat(padding_mask(rng, 2, 5)[:, None, :], 3, axis=1))))
+    scores, mask = rng.normal(size=(3, 6)), padding_mask(rng, 3, 6)
+    mask[1:, -2:] = False
+    scores[~mask] = 1e30
+    cases.append(Case("huge scores at the padded positions", (scores, mask)))
+    scores, mask = rng.normal(size=(3, 5)), padding_mask(rng, 3, 5)
+    mask[1:, -1] = False
+    scores[~mask] = -np.inf
+    cases.append(Case("-inf scores at the padded positions", (scores, mask)))
+    mask = padding_mask(rng, 3, 4)
+    mask[1] = False
+    cases.append(Case("a row that is all padding", (rng.normal(size=(3, 4)), mask)))
+    scores = rng.normal(size=(2, 4))
+    scores[1] = -np.inf
+    cases.append(Case("a row whose scores are all -inf", (scores, padding_mask(rng, 2, 4))))
+    cases.append(Case("axis=0 given", (rng.normal(size=(5, 3)), padding_mask(rng, 3, 5).T), {"axis": 0}))
+    return cases
+
+
+MASKED_SOFTMAX_MISTAKES = [
+    Mistake("the softmax taken over axis 0 instead of `axis`",
+            lambda scores, mask, axis=-1: attention.masked_softmax(scores, mask, axis=0),
+            "Normalise along `axis` (the source positions, the last axis by default): use "
+            "axis=axis in every max and sum, with keepdims=True so that the result broadcasts."),
+    Mistake("no mask: a plain softmax over every position",
+            lambda scores, mask, axis=-1: _softmax(scores, axis),
+            "Padded positions (mask False) must get exactly 0 weight: replace their scores "
+            "with -inf before the softmax, e.g. np.where(mask, scores, -np.inf)."),
+    Mistake("the mask applied after the softmax, without renormalising",
+            lambda scores, mask, axis=-1: _softmax(scores, axis) * mask,
+            "Multiplying by the mask after the softmax zeroes the padding, but the remaining "
+            "weights no longer sum to 1. Mask the scores first (padding -> -inf), then take the softmax."),
+    Mistake("padding given a large negative score (-1e9) instead of -inf",
+            lambda scores, mask, axis=-1: _softmax(np.where(mask, scores, -1e9), axis),
+            "A row with no real position must come out as all zeros, and a large negative "
+            "number still gets weight there. Use -inf for padding, and where a whole row's "
+            "max is -inf, subtract 0 instead and divide by 1 instead of the zero sum."),
+    Mistake("an additive mask (1e9 subtracted from the padded scores)",
+            lambda scores, mask, axis=-1: _softmax(scores - 1e9 * (1 - np.asarray(mask, dtype=float)), axis),
+            "Subtracting a big constant fails when a padded score is bigger still (1e30 here). "
+            "Replace padded scores instead: np.where(mask, scores, -np.inf)."),
+]
+
+
+# --- additive_attention and dot_product_attention -----------------------------------
+
+def additive_cases(rng):
+    cases = []
+    for N, S, Hq, Hk, A in [(3, 5, 4, 6, 5), (2, 7, 3, 3, 4), (1, 4, 2, 5, 3), (3, 1, 4, 4, 2),
+                            (int(rng.integers(2, 5)), int(rng.integers(2, 9)), 3, 4, 6)]:
+        name = "batch size 1" if N == 1 else "a length-1 source" if S == 1 else f"N={N}, S={S}, with padding"
+        cases.append(Case(name, (rng.normal(size=(N, Hq)), rng.normal(size=(N, S, Hk)), padding_mask(rng, N, S),
+                                 rng.normal(size=(Hq, A)), rng.normal(size=(Hk, A)), rng.normal(size=A))))
+    query, keys, mask = rng.normal(size=(3, 4)), rng.normal(size=(3, 6, 4)), padding_mask(rng, 3, 6)
+    mask[1:, -2:] = False
+    keys[~mask] = 100.0  # padding must not leak into the context, however large
+    cases.append(Case("large keys at the padded positions", (query, keys, mask, rng.normal(size=(4, 5)),
+                                                             rng.normal(size=(4, 5)), rng.normal(size=5))))
+    return cases
+
+
+ADDITIVE_MISTAKES = [
+    Mistake("no mask: a plain softmax over every source position",
+            lambda q, k, m, W_q, W_k, v: _attend(_softmax(np.tanh((q @ W_q)[:, None] + k @ W_k) @ v), k),
+            "Padded positions must get 0 weight: use masked_softmax(scores, mask), not a plain softmax."),
+    Mistake("no tanh",
+            lambda q, k, m, W_q, W_k, v: _attend(attention.masked_softmax(((q @ W_q)[:, None] + k @ W_k) @ v, m), k),
+            "The score is v . tanh(query W_q + key W_k): without the tanh it is linear in the "
+            "key and the query's part is the same for every position, so it cancels in the softmax."),
+    Mistake("the softmax taken over the batch axis",
+            lambda q, k, m, W_q, W_k, v: _attend(attention.masked_softmax(np.tanh((q @ W_q)[:, None] + k @ W_k) @ v,
+                                                                          m, axis=0), k),
+            "scores has shape (N, S): normalise over the source positions, axis=-1, so each "
+            "example's weights sum to 1."),
+    Mistake("the context averaged from the projected keys (keys @ W_k) instead of the keys",
+            lambda q, k, m, W_q, W_k, v: _attend(attention.masked_softmax(np.tanh((q @ W_q)[:, None] + k @ W_k) @ v, m),
+                                                 k @ W_k),
+            "W_k is only for scoring. The context averages the encoder states themselves: "
+            "context[n] = sum_s weights[n, s] * keys[n, s]."),
+]
+
+
+def dot_cases(rng):
+    cases = []
+    for N, S, H in [(3, 5, 4), (2, 8, 6), (1, 4, 3), (3, 1, 5), (int(rng.integers(2, 5)), int(rng.integers(2, 9)), 4)]:
+        name = "batch size 1" if N == 1 else "a length-1 source" if S == 1 else f"N={N}, S={S}, with padding"
+        cases.append(Case(name, (rng.normal(size=(N, H)), rng.normal(size=(N, S, H)), padding_mask(rng, N, S))))
+    query, keys, mask = rng.normal(size=(3, 4)), rng.normal(size=(3, 6, 4)), padding_mask(rng, 3, 6)
+    mask[1:, -2:] = False
+    keys[~mask] = 100.0
+    cases.append(Case("large keys at the padded positions", (query, keys, mask)))
+    return cases
+
+
+def _attend(weights, values):
+    """weights: (N, S), values: (N, S, H) -> (context (N, H), weights)."""
+    return np.einsum("ns,nsh->nh", weights, values), weights
+
+
+DOT_MISTAKES = [
+    Mistake("no mask: a plain softmax over every source position",
+            lambda q, k, m: _attend(_softmax(np.einsum("nh,nsh->ns", q, k)), k),
+            "Padded positions must get 0 weight: use masked_softmax(scores, mask), not a plain softmax."),
+    Mistake("the scores divided by sqrt(H)",
+            lambda q, k, m: _attend(attention.masked_softmax(np.einsum("nh,nsh->ns", q, k) / np.sqrt(q.shape[-1]), m), k),
+            "That is the Transformer's scaled dot product. Luong's score, used here, is the plain "
+            "dot product query . key, with no scaling."),
+    Mistake("the softmax taken over the batch axis",
+            lambda q, k, m: _attend(attention.masked_softmax(np.einsum("nh,nsh->ns", q, k), m, axis=0), k),
+            "scores has shape (N, S): normalise over the source positions, axis=-1, so each "
+            "example's weights sum to 1."),
+]
+
+
+register(Exercise(
+    id="05.masked_softmax", points=2, reference=attention.masked_softmax, cases=masked_softmax_cases,
+    outputs=("weights",), mistakes=MASKED_SOFTMAX_MISTAKES,
+))
+
+register(Exercise(
+    id="05.additive_attention", points=2, reference=attention.additive_attention, cases=additive_cases,
+    outputs=("context", "weights"), mistakes=ADDITIVE_MISTAKES,
+))
+
+register(Exercise(
+    id="05.dot_product_attention", points=1, reference=attention.dot_product_attention, cases=dot_cases,
+    outputs=("context", "weights"), mistakes=DOT_MISTAKES,
+))
