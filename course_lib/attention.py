@@ -151,10 +151,13 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """A GRU that writes the target one character at a time.
 
-    attention=None: it starts from the encoder's final state and never sees the source
-    again; that one vector of size 2H must carry the whole date.
-    attention="additive" or "dot": at every step it also reads a context vector, an
-    average of all encoder outputs weighted by how well each matches its current state.
+    At every step it reads the previous character and a context vector, and predicts
+    the next character from its new state and the context. The three decoders differ
+    only in the context:
+      attention=None: always the encoder's final state (Cho et al. 2014). That one
+        vector of size 2H must carry the whole date, however long the source.
+      attention="additive" or "dot": an average of all the encoder outputs, weighted by
+        how well each one matches the decoder's state; it changes at every step.
     """
 
     def __init__(self, vocab_size, encoder_size, embed_size=16, hidden_size=64, attention=None,
@@ -163,35 +166,36 @@ class Decoder(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_size)
         self.init_state = nn.Linear(encoder_size, hidden_size)
         if attention is None:
-            self.attention, context_size = None, 0
+            self.attention = None
         elif attention == "additive":
-            self.attention, context_size = AdditiveAttention(hidden_size, encoder_size, attention_size), encoder_size
+            self.attention = AdditiveAttention(hidden_size, encoder_size, attention_size)
         elif attention == "dot":
             if hidden_size != encoder_size:
                 raise ValueError(f"dot-product attention needs hidden_size == encoder_size, "
                                  f"got {hidden_size} and {encoder_size}")
-            self.attention, context_size = DotProductAttention(), encoder_size
+            self.attention = DotProductAttention()
         else:
             raise ValueError(f"attention must be None, 'additive' or 'dot', got {attention!r}")
-        self.cell = nn.GRUCell(embed_size + context_size, hidden_size)
-        self.out = nn.Linear(hidden_size + context_size, vocab_size)
+        self.cell = nn.GRUCell(embed_size + encoder_size, hidden_size)
+        self.out = nn.Linear(hidden_size + encoder_size, vocab_size)
 
     def start(self, encoder_final):
         """encoder_final: (N, E) -> the decoder's first state (N, H)."""
         return torch.tanh(self.init_state(encoder_final))
 
-    def step(self, prev_ids, state, encoder_outputs, src_mask):
+    def step(self, prev_ids, state, encoder_outputs, encoder_final, src_mask):
         """One output character.
 
-        prev_ids: (N,) the previous character (<s> at first), state: (N, H).
+        prev_ids: (N,) the previous character (<s> at first), state: (N, H),
+        encoder_outputs: (N, S, E), encoder_final: (N, E), src_mask: (N, S).
         Returns logits (N, V), the new state (N, H), and the attention weights (N, S) or None.
         """
         y = self.embed(prev_ids)
         if self.attention is None:
-            state = self.cell(y, state)
-            return self.out(state), state, None
-        # As in Bahdanau et al.: the previous state asks where to look for the next character.
-        context, weights = self.attention(state, encoder_outputs, src_mask)
+            context, weights = encoder_final, None
+        else:
+            # As in Bahdanau et al.: the previous state asks where to look for the next character.
+            context, weights = self.attention(state, encoder_outputs, src_mask)
         state = self.cell(torch.cat([y, context], dim=-1), state)
         return self.out(torch.cat([state, context], dim=-1)), state, weights
 
@@ -219,7 +223,7 @@ class Seq2Seq(nn.Module):
         state = self.decoder.start(final)
         logits, weights = [], []
         for t in range(tgt_in.shape[1]):
-            step_logits, state, w = self.decoder.step(tgt_in[:, t], state, outputs, src_mask)
+            step_logits, state, w = self.decoder.step(tgt_in[:, t], state, outputs, final, src_mask)
             logits.append(step_logits)
             weights.append(w)
         return torch.stack(logits, dim=1), _stack_or_none(weights)
@@ -235,7 +239,7 @@ class Seq2Seq(nn.Module):
         prev = torch.full((src.shape[0],), tr.START, dtype=torch.long, device=src.device)
         ids, weights = [], []
         for _ in range(max_len):
-            step_logits, state, w = self.decoder.step(prev, state, outputs, src_mask)
+            step_logits, state, w = self.decoder.step(prev, state, outputs, final, src_mask)
             prev = step_logits.argmax(dim=-1)
             ids.append(prev)
             weights.append(w)
