@@ -22,7 +22,7 @@ def clip_grad_norm(grads, max_norm):
     """
     total_norm = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
     if total_norm > max_norm:
-        scale = max_norm / (total_norm + 1e-6)
+        scale = max_norm / total_norm
         for g in grads.values():
             g *= scale
     return total_norm

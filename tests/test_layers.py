@@ -159,3 +159,82 @@ def test_rel_error():
     assert rel_error(1.0, 1.0) == 0.0
     assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.2])) == pytest.approx(0.2 / 4.2)
     assert rel_error(0.0, 0.0) == 0.0
+
+
+# --- numpy_lm: the fast batched model computes what the layers compute ---------------
+
+from course_lib.numpy_lm import CharRNN, evaluate, recurrence_backward, recurrence_forward  # noqa: E402
+
+
+def test_fast_recurrence_equals_rnn_forward_backward():
+    rng = np.random.default_rng(0)
+    x, h0, Wx, Wh, b = random_rnn(rng, N=3, T=6)
+    dhs = rng.normal(size=(3, 6, h0.shape[1]))
+    hs, cache = layers.rnn_forward(x, h0, Wx, Wh, b)
+    dx, dh0, dWx, dWh, db = layers.rnn_backward(dhs, cache)
+
+    xw = (x @ Wx + b).transpose(1, 0, 2).copy()  # time-major
+    hs_fast = recurrence_forward(xw, h0, Wh)
+    da, dh0_fast = recurrence_backward(dhs.transpose(1, 0, 2).copy(), hs_fast, h0, Wh)
+    np.testing.assert_allclose(hs_fast.transpose(1, 0, 2), hs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dh0_fast, dh0, rtol=0, atol=1e-12)
+    h_prev = np.concatenate([h0[None], hs_fast[:-1]])
+    np.testing.assert_allclose(np.einsum("tnh,tnk->hk", h_prev, da), dWh, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.einsum("ntd,tnh->dh", x, da), dWx, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(da.sum(axis=(0, 1)), db, rtol=0, atol=1e-12)
+    np.testing.assert_allclose((da @ Wx.T).transpose(1, 0, 2), dx, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("embedding_size", [None, 4])
+def test_char_rnn_grad_check(embedding_size):
+    rng = np.random.default_rng(1)
+    V, N, T = 7, 3, 5
+    model = CharRNN(V, hidden_size=6, embedding_size=embedding_size, seed=2, dtype=np.float64)
+    x, y = rng.integers(0, V, size=(N, T)), rng.integers(0, V, size=(N, T))
+    h0 = rng.normal(size=(N, 6)) * 0.5
+    loss, grads, _ = model.loss_and_grads(x, y, h0)
+    errors = grad_check(lambda: model.loss(x, y, h0)[0], model.params, grads, num_checks=20, rng=rng)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_char_rnn_equals_the_layers():
+    # One-hot model, float64: its loss is what one_hot + rnn_forward + affine + loss give.
+    rng = np.random.default_rng(3)
+    V, N, T, H = 6, 2, 4, 5
+    model = CharRNN(V, H, seed=0, dtype=np.float64)
+    p = model.params
+    x, y, h0 = rng.integers(0, V, size=(N, T)), rng.integers(0, V, size=(N, T)), rng.normal(size=(N, H))
+    hs, _ = layers.rnn_forward(layers.one_hot(x, V), h0, p["Wx"], p["Wh"], p["b"])
+    logits, _ = layers.temporal_affine_forward(hs, p["Wy"], p["by"])
+    expected, _ = layers.softmax_cross_entropy(logits, y)
+    loss, h_last = model.loss(x, y, h0)
+    assert loss == pytest.approx(expected, abs=1e-12)
+    np.testing.assert_allclose(h_last, hs[:, -1], atol=1e-12)
+
+
+def test_char_rnn_initial_loss_is_about_log_V():
+    V = 75
+    model = CharRNN(V, 64)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, V, size=(8, 20)), rng.integers(0, V, size=(8, 20))
+    loss, _ = model.loss(x, y, model.initial_state(8))
+    assert abs(loss - math.log(V)) < 0.1
+
+
+def test_char_rnn_learns_a_repeated_word():
+    # A loss that can fail: after 150 Adam steps on "hello world " repeated, the model
+    # must predict the text far better than uniform (ln 8 = 2.08 nats) and sample it back.
+    from course_lib.data import CharVocab
+    from course_lib.numpy_lm import train_numpy_lm
+
+    text = "hello world " * 200
+    vocab = CharVocab(text)
+    ids = vocab.encode(text)
+    model = CharRNN(vocab.size, 32, seed=0)
+    history = train_numpy_lm(model, ids[:2000], ids[2000:], steps=150, batch_size=8, seq_len=12,
+                             lr=1e-2, eval_every=50, live_plot=False, verbose=False)
+    assert history.best_val_loss < 0.2
+    # The best checkpoint is the one put back in the model.
+    assert evaluate(model, ids[2000:]) == pytest.approx(history.best_val_loss, abs=1e-6)
+    sample = vocab.decode(model.sample(vocab.encode("hello "), 12, temperature=0.5))
+    assert "world" in sample

@@ -24,8 +24,9 @@ def test_clip_grad_norm_equals_torch(scale, max_norm):
 
     total_norm = optim.clip_grad_norm(grads, max_norm)
     assert total_norm == pytest.approx(expected_norm, rel=1e-12)
+    # torch divides by total_norm + 1e-6, we by total_norm: equal to about 1e-6 relative.
     for t, g in zip(tensors, grads.values()):
-        np.testing.assert_allclose(g, t.grad.numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=2e-6, atol=0)
 
 
 def test_clip_grad_norm_keeps_the_direction():

@@ -1,7 +1,7 @@
 """Exercises of notebook 01: a one-hot RNN from scratch in NumPy."""
 import numpy as np
 
-from .. import layers
+from .. import layers, optim, sampling
 from . import Case, Exercise, Mistake, register
 
 
@@ -71,4 +71,400 @@ register(Exercise(
 register(Exercise(
     id="01.rnn_step_forward", points=2, reference=layers.rnn_step_forward, cases=rnn_step_cases,
     outputs=("h", "cache"), skip=("cache",), mistakes=RNN_STEP_MISTAKES,
+))
+
+
+# --- softmax_cross_entropy ----------------------------------------------------
+
+def softmax_cross_entropy_cases(rng):
+    cases = []
+    for N, T, V in [(2, 3, 5), (1, 1, 2), (3, 4, 7), (int(rng.integers(1, 5)), int(rng.integers(1, 6)), 27)]:
+        cases.append(Case(f"N={N}, T={T}, V={V}",
+                          (rng.normal(size=(N, T, V)) * 2, rng.integers(0, V, size=(N, T)))))
+    y = rng.integers(0, 6, size=(3, 5))
+    y[0, 3:] = -1
+    y[2, 1] = -1
+    cases.append(Case("some positions ignored (y = -1)", (rng.normal(size=(3, 5, 6)), y)))
+    # exp(1000) overflows float64 to inf, and exp(-1000) underflows to 0: both break the
+    # textbook formula, while the max-subtracted one sees scores within a few units of 0.
+    cases.append(Case("large logits (around 1000)",
+                      (rng.normal(size=(2, 3, 5)) * 5 + 1000, rng.integers(0, 5, size=(2, 3)))))
+    cases.append(Case("large negative logits (around -1000)",
+                      (rng.normal(size=(2, 2, 4)) * 5 - 1000, rng.integers(0, 4, size=(2, 2)))))
+    y = rng.integers(0, 4, size=(2, 3))
+    y[1, 0] = 3
+    cases.append(Case("ignore_index=3", (rng.normal(size=(2, 3, 4)), y), {"ignore_index": 3}))
+    return cases
+
+
+def _flat(logits, y, ignore_index):
+    """The pieces every variant below shares: flat logits (M, V), flat targets (M,), mask (M,)."""
+    V = logits.shape[-1]
+    y = np.asarray(y).reshape(-1)
+    valid = y != ignore_index
+    return logits.reshape(-1, V), np.where(valid, y, 0), valid
+
+
+def _stable_log_probs(logits_flat):
+    shifted = logits_flat - logits_flat.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _loss_and_grad(probs, log_probs, targets, valid, n):
+    """Mean of -log p[target] over the valid positions, divided by n, and its gradient."""
+    rows = np.arange(len(targets))
+    loss = -(log_probs[rows, targets] * valid).sum() / n
+    dlogits = probs.copy()
+    dlogits[rows, targets] -= 1.0
+    return float(loss), dlogits * valid[:, None] / n
+
+
+def _ce_without_max(logits, y, ignore_index=-1):
+    """The textbook formula, exp() straight on the logits."""
+    logits_flat, targets, valid = _flat(logits, y, ignore_index)
+    with np.errstate(all="ignore"):
+        probs = np.exp(logits_flat) / np.exp(logits_flat).sum(axis=1, keepdims=True)
+        loss, dlogits = _loss_and_grad(probs, np.log(probs), targets, valid, max(valid.sum(), 1))
+    return loss, dlogits.reshape(logits.shape)
+
+
+def _ce_log_softmax_without_max(logits, y, ignore_index=-1):
+    """log-softmax as logits - log(sum(exp(logits))), still without the max."""
+    logits_flat, targets, valid = _flat(logits, y, ignore_index)
+    with np.errstate(all="ignore"):
+        log_probs = logits_flat - np.log(np.exp(logits_flat).sum(axis=1, keepdims=True))
+        loss, dlogits = _loss_and_grad(np.exp(log_probs), log_probs, targets, valid, max(valid.sum(), 1))
+    return loss, dlogits.reshape(logits.shape)
+
+
+def _ce_ignored_counted(logits, y, ignore_index=-1):
+    """No mask at all: y = -1 used as an index picks the last column."""
+    V = logits.shape[-1]
+    logits_flat, targets = logits.reshape(-1, V), np.asarray(y).reshape(-1)
+    log_probs = _stable_log_probs(logits_flat)
+    everywhere = np.ones(len(targets), dtype=bool)
+    loss, dlogits = _loss_and_grad(np.exp(log_probs), log_probs, targets, everywhere, len(targets))
+    return loss, dlogits.reshape(logits.shape)
+
+
+def _ce_divided_by_all(logits, y, ignore_index=-1):
+    """Masked, but divided by N*T."""
+    logits_flat, targets, valid = _flat(logits, y, ignore_index)
+    log_probs = _stable_log_probs(logits_flat)
+    loss, dlogits = _loss_and_grad(np.exp(log_probs), log_probs, targets, valid, len(targets))
+    return loss, dlogits.reshape(logits.shape)
+
+
+def _ce_sum(logits, y, ignore_index=-1):
+    logits_flat, targets, valid = _flat(logits, y, ignore_index)
+    log_probs = _stable_log_probs(logits_flat)
+    loss, dlogits = _loss_and_grad(np.exp(log_probs), log_probs, targets, valid, 1)
+    return loss, dlogits.reshape(logits.shape)
+
+
+def _ce_grad_not_divided(logits, y, ignore_index=-1):
+    loss, dlogits = layers.softmax_cross_entropy(logits, y, ignore_index)
+    return loss, dlogits * max(int((np.asarray(y) != ignore_index).sum()), 1)
+
+
+def _ce_grad_without_one_hot(logits, y, ignore_index=-1):
+    logits_flat, _, valid = _flat(logits, y, ignore_index)
+    loss, _ = layers.softmax_cross_entropy(logits, y, ignore_index)
+    dlogits = np.exp(_stable_log_probs(logits_flat)) * valid[:, None] / max(valid.sum(), 1)
+    return loss, dlogits.reshape(logits.shape)
+
+
+STABILITY_HINT = ("exp() overflows to inf above about 709, and inf / inf is NaN. Subtract each row's "
+                  "maximum from the logits before exp: softmax(z) = softmax(z - max(z)), and the "
+                  "largest exponent becomes exp(0) = 1.")
+
+SOFTMAX_CE_MISTAKES = [
+    Mistake("no max-subtraction before exp (it overflows on large logits)",
+            _ce_without_max, STABILITY_HINT),
+    Mistake("log-softmax computed as logits - log(sum(exp(logits))), without the max-subtraction",
+            _ce_log_softmax_without_max, STABILITY_HINT),
+    Mistake("the ignored positions counted as targets",
+            _ce_ignored_counted,
+            "Positions where y == ignore_index are padding: leave them out of the loss (mask them), "
+            "give them a zero gradient, and divide by the number of valid positions only. Careful: "
+            "y = -1 used as an index silently picks the last column."),
+    Mistake("the mean taken over all N*T positions, ignored ones included",
+            _ce_divided_by_all,
+            "Masking the ignored positions is half of it: divide by the number of valid positions, "
+            "(y != ignore_index).sum(), not by N*T."),
+    Mistake("a sum over positions instead of a mean",
+            _ce_sum,
+            "The loss is the mean over the valid positions, so that it does not grow with the batch; "
+            "divide both the loss and dlogits by their number."),
+    Mistake("dlogits not divided by the number of valid positions",
+            _ce_grad_not_divided,
+            "The loss is a mean over n valid positions, so each position's gradient "
+            "softmax - one_hot is divided by n as well."),
+    Mistake("dlogits = softmax, without subtracting 1 at the target",
+            _ce_grad_without_one_hot,
+            "The gradient of -log softmax(z)[y] with respect to z is softmax(z) - one_hot(y): "
+            "subtract 1 at the target column."),
+]
+
+
+# --- rnn_step_backward -------------------------------------------------------
+
+def rnn_step_backward_cases(rng):
+    cases = []
+    for case in rnn_step_cases(rng):
+        x, h_prev, Wx, Wh, b = case.args
+        _, cache = layers.rnn_step_forward(x, h_prev, Wx, Wh, b)
+        cases.append(Case(case.name, (rng.normal(size=h_prev.shape), cache)))
+    return cases
+
+
+def _step_backward_with(da_fn, dh_prev_uses_transpose=True, sum_db=True):
+    def wrong(dh, cache):
+        x, h_prev, Wx, Wh, h = cache
+        da = da_fn(dh, x, h_prev, Wx, Wh, h)
+        dh_prev = da @ Wh.T if dh_prev_uses_transpose else da @ Wh
+        db = da.sum(axis=0) if sum_db else da
+        return da @ Wx.T, dh_prev, x.T @ da, h_prev.T @ da, db
+    return wrong
+
+
+RNN_STEP_BACKWARD_MISTAKES = [
+    Mistake("tanh'(a) computed as 1 - a**2 from the pre-activation a = x Wx + h_prev Wh, instead of 1 - h**2",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * (1 - (x @ Wx + hp @ Wh) ** 2)),
+            "tanh'(a) = 1 - tanh(a)**2, and tanh(a) is h, which the cache already holds: "
+            "da = dh * (1 - h**2). Squaring the pre-activation a itself is not the derivative."),
+    Mistake("tanh'(a) computed as 1 - tanh(h)**2, applying tanh a second time",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * (1 - np.tanh(h) ** 2)),
+            "h is already tanh(a): the derivative is 1 - h**2, not 1 - tanh(h)**2."),
+    Mistake("the tanh derivative left out (da = dh)",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh),
+            "Go back through the tanh first: da = dh * (1 - h**2). Every other gradient is computed from da."),
+    Mistake("dh_prev = da @ Wh instead of da @ Wh.T",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * (1 - h * h), dh_prev_uses_transpose=False),
+            "In the forward pass h_prev is multiplied on the right by Wh: a = ... + h_prev @ Wh. "
+            "Going back, the gradient is multiplied by the transpose: dh_prev = da @ Wh.T. "
+            "Check the shapes: (N, H) @ (H, H), and Wh[i, j] links unit i of h_prev to unit j of a."),
+    Mistake("db not summed over the batch",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * (1 - h * h), sum_db=False),
+            "The same b is added to every row of the batch, so its gradient accumulates over the "
+            "rows: db = da.sum(axis=0), shape (H,)."),
+]
+
+
+# --- rnn_backward (gradients accumulate across time) -----------------------------
+
+def rnn_backward_cases(rng):
+    cases = []
+    for N, T, D, H in [(2, 3, 4, 5), (1, 1, 2, 3), (3, 6, 3, 4), (2, int(rng.integers(2, 8)), 5, 3)]:
+        x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+        Wx, Wh, b = rng.normal(size=(D, H)) * 0.5, rng.normal(size=(H, H)) * 0.5, rng.normal(size=H) * 0.1
+        _, cache = layers.rnn_forward(x, h0, Wx, Wh, b)
+        cases.append(Case(f"N={N}, T={T}, D={D}, H={H}", (rng.normal(size=(N, T, H)), cache)))
+    return cases
+
+
+def _rnn_backward_with(carry_dh=True, accumulate=True, backwards=True):
+    def wrong(dhs, cache):
+        N, T, H = dhs.shape
+        x0, _, Wx, Wh, _ = cache[0]
+        dx = np.zeros((N, T, x0.shape[1]))
+        dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(H)
+        dh_next = np.zeros((N, H))
+        for t in (reversed(range(T)) if backwards else range(T)):
+            dh = dhs[:, t] + dh_next if carry_dh else dhs[:, t]
+            dx[:, t], dh_next, dWx_t, dWh_t, db_t = layers.rnn_step_backward(dh, cache[t])
+            if accumulate:
+                dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+            else:
+                dWx, dWh, db = dWx_t, dWh_t, db_t
+        return dx, dh_next, dWx, dWh, db
+    return wrong
+
+
+RNN_BACKWARD_MISTAKES = [
+    Mistake("the gradient from step t+1 not added to dhs[:, t]",
+            _rnn_backward_with(carry_dh=False),
+            "h_t is used twice: by the loss at step t and by step t+1. Both gradients reach it, "
+            "so step t starts from dhs[:, t] + dh_prev, the dh_prev returned by step t+1."),
+    Mistake("the weight gradients of one time step kept instead of summed over all steps",
+            _rnn_backward_with(accumulate=False),
+            "The same Wx, Wh and b are used at every time step, so their gradients accumulate: "
+            "start from zeros and add each step's dWx, dWh, db (+=), do not overwrite them (=)."),
+    Mistake("neither: no gradient from step t+1, and the weight gradients overwritten at each step",
+            _rnn_backward_with(carry_dh=False, accumulate=False),
+            "Two accumulations are missing. h_t gets gradient from the loss at t and from step t+1: "
+            "add them. The weights are shared across time: sum their gradients over all steps."),
+    Mistake("the steps visited from first to last",
+            _rnn_backward_with(backwards=False),
+            "The gradient flows backwards in time: start at the last step, t = T-1, and go down to 0 "
+            "(for t in reversed(range(T))), so that dh_prev from step t+1 is ready when step t needs it."),
+]
+
+
+# --- clip_grad_norm --------------------------------------------------------------
+
+def clip_grad_norm(grads, max_norm):
+    """The exercise's form of optim.clip_grad_norm: it returns the clipped gradients.
+
+    grads: {name: array}; max_norm: float. Returns clipped, a new dict of arrays
+    scaled by one common factor so that their global norm is at most max_norm, and
+    total_norm, the global norm before clipping.
+    """
+    clipped = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
+    total_norm = optim.clip_grad_norm(clipped, max_norm)
+    return clipped, total_norm
+
+
+def clip_grad_norm_cases(rng):
+    def grads(shapes, scale):
+        return {name: rng.normal(size=shape) * scale for name, shape in shapes.items()}
+
+    rnn_shapes = {"Wx": (5, 4), "Wh": (4, 4), "b": (4,), "Wy": (4, 5), "by": (5,)}
+    return [
+        Case("norm far above max_norm, entries above it too", (grads(rnn_shapes, 10.0), 5.0)),
+        # 100 entries of about 0.5: global norm about 5, yet no single entry reaches 1.
+        Case("norm above max_norm, every entry below it", (grads({"W": (10, 10)}, 0.5), 1.0)),
+        Case("one array much larger than the others",
+             ({"big": rng.normal(size=(3, 3)) * 50, "small": rng.normal(size=4) * 0.01}, 2.0)),
+        Case("norm below max_norm: nothing changes", (grads(rnn_shapes, 0.01), 5.0)),
+        Case("a single array", ({"W": rng.normal(size=(int(rng.integers(2, 6)), 3)) * 4}, 1.0)),
+    ]
+
+
+def _global_norm(grads):
+    return float(np.sqrt(sum(np.sum(g ** 2) for g in grads.values())))
+
+
+def _clip_elementwise(grads, max_norm):
+    return {k: np.clip(g, -max_norm, max_norm) for k, g in grads.items()}, _global_norm(grads)
+
+
+def _clip_each_array(grads, max_norm):
+    clipped = {}
+    for k, g in grads.items():
+        norm = np.sqrt(np.sum(g ** 2))
+        clipped[k] = g * (max_norm / norm) if norm > max_norm else g.copy()
+    return clipped, _global_norm(grads)
+
+
+def _clip_always(grads, max_norm):
+    total = _global_norm(grads)
+    return {k: g * (max_norm / total) for k, g in grads.items()}, total
+
+
+def _clip_norm_after(grads, max_norm):
+    clipped, _ = clip_grad_norm(grads, max_norm)
+    return clipped, _global_norm(clipped)
+
+
+def _clip_without_sqrt(grads, max_norm):
+    total = float(sum(np.sum(g ** 2) for g in grads.values()))
+    scale = max_norm / total if total > max_norm else 1.0
+    return {k: g * scale for k, g in grads.items()}, total
+
+
+def compare_clipped(got, expected, case):
+    """Compare (clipped dict, total_norm) pairs entry by entry."""
+    from .core import compare_value, split_outputs
+
+    try:
+        got_parts = split_outputs(got, ("clipped", "total_norm"))
+    except ValueError as err:
+        return str(err)
+    clipped, exp_clipped = got_parts["clipped"], expected[0]
+    if not isinstance(clipped, dict) or set(clipped) != set(exp_clipped):
+        return f"clipped should be a dict with the keys {sorted(exp_clipped)}"
+    for name in exp_clipped:
+        problem = compare_value(f"clipped[{name!r}]", clipped[name], exp_clipped[name], 1e-8, 1e-6)
+        if problem:
+            return problem
+    return compare_value("total_norm", got_parts["total_norm"], expected[1], 1e-8, 1e-6)
+
+
+CLIP_MISTAKES = [
+    Mistake("each entry clipped to [-max_norm, max_norm] on its own (np.clip)",
+            _clip_elementwise,
+            "Clip by the global norm: compute one norm over all arrays together, "
+            "total_norm = sqrt(sum of g**2 over every entry of every array), and if it exceeds "
+            "max_norm multiply every array by max_norm / total_norm. np.clip changes entries "
+            "one by one and bends the direction of the gradient."),
+    Mistake("each array rescaled by its own norm",
+            _clip_each_array,
+            "One norm over all the arrays together, and one scale factor for all of them: "
+            "rescaling each array separately changes the direction of the full gradient."),
+    Mistake("the gradients rescaled even when their norm is below max_norm",
+            _clip_always,
+            "Clip only when total_norm > max_norm; a small gradient must be left unchanged."),
+    Mistake("the norm measured after clipping instead of before",
+            _clip_norm_after,
+            "Return total_norm as it was before clipping: it is the number you monitor, and after "
+            "clipping it would never exceed max_norm."),
+    Mistake("the sum of squares used as the norm, without the square root",
+            _clip_without_sqrt,
+            "The L2 norm is the square root of the sum of squares: np.sqrt(sum of np.sum(g**2))."),
+]
+
+
+# --- sample_with_temperature ----------------------------------------------------
+
+def sample_with_temperature_cases(rng):
+    cases = []
+    for i, (V, temperature, scale) in enumerate([(5, 1.0, 1.0), (10, 0.5, 2.0), (10, 2.0, 2.0), (27, 0.7, 3.0),
+                                                 (8, 1.5, 1.0), (3, 0.2, 1.0), (30, 3.0, 2.0), (12, 0.9, 2.0)]):
+        logits = rng.normal(size=V) * scale
+        cases.append(Case(f"V={V}, temperature {temperature}",
+                          (logits, temperature, np.random.default_rng(int(rng.integers(1 << 30))))))
+    cases.append(Case("large logits (around 1000), temperature 0.8",
+                      (rng.normal(size=6) * 2 + 1000, 0.8, np.random.default_rng(int(rng.integers(1 << 30))))))
+    cases.append(Case("large logits (around 1000), temperature 1.3",
+                      (rng.normal(size=6) * 2 + 1000, 1.3, np.random.default_rng(int(rng.integers(1 << 30))))))
+    return cases
+
+
+def _sample_from(probs_fn):
+    def wrong(logits, temperature, rng):
+        probs = probs_fn(np.asarray(logits, dtype=np.float64), temperature)
+        return int(rng.choice(len(probs), p=probs))
+    return wrong
+
+
+SAMPLE_MISTAKES = [
+    Mistake("the logits multiplied by the temperature instead of divided",
+            _sample_from(lambda logits, temperature: sampling.softmax(logits * temperature)),
+            "Divide: softmax(logits / temperature). A low temperature must sharpen the "
+            "distribution, and dividing by a number below 1 makes the scores further apart."),
+    Mistake("the argmax taken instead of a random draw",
+            lambda logits, temperature, rng: int(np.argmax(logits)),
+            "Sampling draws at random from the probabilities: rng.choice(V, p=probs). "
+            "Always taking the argmax is greedy decoding, and temperature has no effect on it."),
+    Mistake("the temperature left out",
+            _sample_from(lambda logits, temperature: sampling.softmax(logits)),
+            "Scale the logits before the softmax: softmax(logits / temperature)."),
+]
+
+
+register(Exercise(
+    id="01.softmax_cross_entropy", points=2, reference=layers.softmax_cross_entropy,
+    cases=softmax_cross_entropy_cases, outputs=("loss", "dlogits"), mistakes=SOFTMAX_CE_MISTAKES,
+))
+
+register(Exercise(
+    id="01.rnn_step_backward", points=3, reference=layers.rnn_step_backward,
+    cases=rnn_step_backward_cases, outputs=("dx", "dh_prev", "dWx", "dWh", "db"),
+    mistakes=RNN_STEP_BACKWARD_MISTAKES,
+))
+
+register(Exercise(
+    id="01.rnn_backward", points=2, reference=layers.rnn_backward, cases=rnn_backward_cases,
+    outputs=("dx", "dh0", "dWx", "dWh", "db"), mistakes=RNN_BACKWARD_MISTAKES,
+))
+
+register(Exercise(
+    id="01.clip_grad_norm", points=1, reference=clip_grad_norm, cases=clip_grad_norm_cases,
+    outputs=("clipped", "total_norm"), compare=compare_clipped, mistakes=CLIP_MISTAKES,
+))
+
+register(Exercise(
+    id="01.sample_with_temperature", points=1, reference=sampling.sample_with_temperature,
+    cases=sample_with_temperature_cases, outputs=("index",), mistakes=SAMPLE_MISTAKES,
 ))
