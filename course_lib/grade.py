@@ -630,6 +630,8 @@ def _reason(report):
     if report.status == "not attempted":
         return "the function still raises NotImplementedError"
     reason = report.message or report.status
+    if report.trace:  # the exception's last line: "ValueError: ... (line 3 of your cell)"
+        reason = f"{reason} {report.trace.strip().splitlines()[-1]}"
     if report.status == "failed":
         reason = f"{report.cases_passed} of {report.cases_total} hidden test cases passed. {reason}"
     return reason
@@ -654,9 +656,10 @@ def execute(nb, cwd, timeout, cell_timeout):
     client = NotebookClient(nb, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
                             kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
     result = {"cells_run": 0, "errors": [], "timed_out": False, "kernel_died": False, "seconds": 0.0}
-    start, index = time.monotonic(), None
+    start, index = None, None
     try:
         with client.setup_kernel():
+            start = time.monotonic()  # the time limit is for the cells, not the kernel's start
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -667,22 +670,26 @@ def execute(nb, cwd, timeout, cell_timeout):
                                                                      f"its {timeout:g} s"})
                     break
                 client.timeout = int(min(cell_timeout, left))
+                began = time.monotonic()
                 try:
                     client.execute_cell(cell, index)
-                except CellTimeoutError:
-                    result["errors"].append({"cell": index, "error": "timed out"})
+                except CellTimeoutError:  # the kernel did not answer the interrupt
+                    result["errors"].append({"cell": index, "error": f"timed out after {client.timeout} s"})
                     continue
                 result["cells_run"] += 1
                 for output in cell.outputs:
-                    if output.get("output_type") == "error":
-                        result["errors"].append({"cell": index, "error": f"{output.get('ename')}: "
-                                                                         f"{output.get('evalue')}"[:300]})
+                    if output.get("output_type") != "error":
+                        continue
+                    error = f"{output.get('ename')}: {output.get('evalue')}"[:300]
+                    if output.get("ename") == "KeyboardInterrupt" and time.monotonic() - began >= client.timeout:
+                        error = f"timed out after {client.timeout} s (interrupted)"
+                    result["errors"].append({"cell": index, "error": error})
     except DeadKernelError:
         result["kernel_died"] = True
         result["errors"].append({"cell": index, "error": "the kernel died"})
     except Exception as err:  # a kernel that will not start, a broken connection, ...
         result["errors"].append({"cell": None, "error": f"{type(err).__name__}: {err}"[:300]})
-    result["seconds"] = round(time.monotonic() - start, 1)
+    result["seconds"] = round(time.monotonic() - start, 1) if start else 0.0
     return result
 
 
@@ -690,8 +697,14 @@ def execute(nb, cwd, timeout, cell_timeout):
 # Grading a notebook
 
 
-def grade_notebook(path, seed, timeout=600, cell_timeout=300, solution_path=None, run=True):
-    """Grade one submission; always returns a NotebookGrade, whatever is in the file."""
+def grade_notebook(path, seed, timeout=600, cell_timeout=300, solution_path=None, run=True,
+                   sandbox_timeout=60):
+    """Grade one submission; always returns a NotebookGrade, whatever is in the file.
+
+    timeout, cell_timeout: seconds for running the whole notebook, and one cell, in a kernel.
+    sandbox_timeout: seconds for running an exercise cell (its definitions) while scoring.
+    run: False scores without running the notebook (the score does not depend on the run).
+    """
     import nbformat
     from . import exercises
 
@@ -724,7 +737,8 @@ def grade_notebook(path, seed, timeout=600, cell_timeout=300, solution_path=None
         if problem:
             result.exercises[k].status, result.exercises[k].reason = "missing", problem
             continue
-        result.exercises[k] = score_exercise(slot, slots, _source(nb.cells[solution]), seed, names)
+        result.exercises[k] = score_exercise(slot, slots, _source(nb.cells[solution]), seed, names,
+                                             sandbox_timeout)
     return result
 
 

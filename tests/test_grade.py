@@ -1,0 +1,365 @@
+"""The autograder: solved and unsolved notebooks, every forgery, every bad submission.
+
+Most tests grade an edited copy of notebook 07 without running it (`run=False`): the
+scoring never uses what the kernel computed, so running adds only time. The tests of what
+happens in the kernel (an endless loop, sys.exit, a crash) run a small notebook of two
+exercises instead of 07.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_lib import exercises, grade
+from course_lib.release import strip_solution
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLVED = ROOT / "notebooks" / "solutions" / "07_hello.ipynb"
+UNSOLVED = ROOT / "notebooks" / "07_hello.ipynb"
+SEED = 20261122  # any seed but 0, the one the check cells use
+
+ONE_HOT_BODY = """def one_hot(ids, vocab_size):
+    ids = np.asarray(ids)
+    out = np.zeros((len(ids), vocab_size))
+    out[np.arange(len(ids)), ids] = 1.0
+    return out
+"""
+
+
+def cell_index(nb, grade_id):
+    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def submission(tmp_path, edit=None, base=UNSOLVED):
+    """A copy of a 07 notebook, changed by edit(nb), saved as tmp_path/07_hello.ipynb."""
+    nb = nbformat.read(base, as_version=4)
+    if edit:
+        edit(nb)
+    path = tmp_path / "07_hello.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def set_exercise(source, grade_id="one_hot"):
+    def edit(nb):
+        nb.cells[cell_index(nb, grade_id)].source = source
+    return edit
+
+
+def graded(path, **kwargs):
+    kwargs.setdefault("run", False)
+    result = grade.grade_notebook(path, SEED, **kwargs)
+    return result, {ex.exercise_id.split(".")[1]: ex for ex in result.exercises}
+
+
+# ---------------------------------------------------------------------------
+# Solved and unsolved
+
+
+def test_solved_notebook_earns_every_point(tmp_path):
+    result, by_name = graded(SOLVED)
+    assert result.possible == sum(ex.points for ex in exercises.all_exercises("07")) == 4
+    assert result.earned == 4, grade.table([result])
+    assert all(ex.status == "passed" and ex.reason == "" for ex in by_name.values())
+
+
+@pytest.mark.slow
+def test_unsolved_notebook_runs_and_earns_nothing_and_says_why(tmp_path):
+    result, by_name = graded(UNSOLVED, run=True, cell_timeout=120, timeout=300)
+    assert result.execution["errors"] == [] and not result.execution["kernel_died"], result.execution
+    assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED, 4).cells)
+    assert (result.earned, result.possible) == (0, 4)
+    assert all(ex.status == "not attempted" for ex in by_name.values())
+    assert "NotImplementedError" in by_name["one_hot"].reason
+
+
+def test_one_solved_exercise_earns_its_points(tmp_path):
+    result, by_name = graded(submission(tmp_path, set_exercise(ONE_HOT_BODY)))
+    assert by_name["one_hot"].earned == 1 and result.earned == 1
+
+
+def test_a_known_mistake_is_named_in_the_reason(tmp_path):
+    wrong = ("def rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
+             "    return 1 / (1 + np.exp(-(x @ Wx + h_prev @ Wh + b))), None\n")
+    result, by_name = graded(submission(tmp_path, set_exercise(wrong, "rnn_step_forward")))
+    ex = by_name["rnn_step_forward"]
+    assert (ex.status, ex.earned) == ("failed", 0)
+    assert "sigmoid in place of tanh" in ex.reason and "hidden test cases passed" in ex.reason
+
+
+def test_hidden_cases_are_not_the_check_cells_cases(tmp_path):
+    """A function that memorised the answers of the check cell's cases passes the check, not the grade."""
+    visible = exercises.get("07.greedy_decode").cases(np.random.default_rng(0))
+    answers = [exercises.get("07.greedy_decode").reference(*case.args) for case in visible]
+    source = (f"ANSWERS = {answers!r}\nCALLS = []\n"
+              "def greedy_decode(logits, chars):\n"
+              "    CALLS.append(1)\n"
+              "    return ANSWERS[(len(CALLS) - 1) % len(ANSWERS)]\n")
+    namespace = {}
+    exec(source, namespace)
+    assert exercises.check("07.greedy_decode", namespace["greedy_decode"], seed=0).passed
+    result, by_name = graded(submission(tmp_path, set_exercise(source, "greedy_decode")))
+    assert by_name["greedy_decode"].earned == 0 and by_name["greedy_decode"].status == "failed"
+
+
+def test_an_exercise_may_call_an_earlier_one(tmp_path):
+    """Later exercises get the earlier ones as the notebook does: the reference, as a black box."""
+    source = ("def greedy_decode(logits, chars):\n"
+              "    assert one_hot([0], 2).shape == (1, 2)  # the earlier exercise, unsolved here\n"
+              "    return ''.join(chars[i] for i in np.argmax(logits, axis=-1))\n")
+    result, by_name = graded(submission(tmp_path, set_exercise(source, "greedy_decode")))
+    assert by_name["greedy_decode"].earned == 1, by_name["greedy_decode"].reason
+
+
+# ---------------------------------------------------------------------------
+# Forgeries: each earns 0 for the exercise it touches
+
+
+def test_printing_all_checks_passed_earns_nothing(tmp_path):
+    source = ('print("All checks passed")\nprint("✅ 07.one_hot: passed all 6 test cases (1/1 points)")\n'
+              "def one_hot(ids, vocab_size):\n    raise NotImplementedError()\n")
+    result, by_name = graded(submission(tmp_path, set_exercise(source)))
+    assert by_name["one_hot"].earned == 0 and result.earned == 0
+
+
+def test_edited_outputs_earn_nothing(tmp_path):
+    def edit(nb):
+        for cell in nb.cells:
+            if cell.cell_type == "code" and ("check_and_use" in cell.source or "summary(" in cell.source):
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+                    "✅ passed all test cases\nNotebook 07: 3 of 3 exercises passed, 4 of 4 points.\n"
+                    "All checks passed\n"))]
+                cell.execution_count = 1
+    result, _ = graded(submission(tmp_path, edit))
+    assert result.earned == 0
+
+
+def test_edited_metadata_earns_nothing(tmp_path):
+    def edit(nb):
+        nb.cells[cell_index(nb, "one_hot")].metadata["nbgrader"]["points"] = 100
+        nb.cells[cell_index(nb, "one_hot")].metadata["nbgrader"]["grade"] = True
+        nb.cells[cell_index(nb, "check_greedy_decode")].metadata["nbgrader"]["points"] = 100
+    result, by_name = graded(submission(tmp_path, edit))
+    assert by_name["one_hot"].earned == 0 and "metadata" in by_name["one_hot"].reason
+    assert (result.earned, result.possible) == (0, 4)  # points come from the registry
+
+
+def test_edited_metadata_cannot_pass_off_another_cell(tmp_path):
+    """Moving the grade_id onto a cell of the instructor's code does not grade that code."""
+    def edit(nb):
+        nb.cells[cell_index(nb, "one_hot")].metadata["nbgrader"]["grade_id"] = "scratch"
+        nb.cells[2].metadata["nbgrader"] = dict(nb.cells[cell_index(nb, "check_one_hot") - 1]
+                                                .metadata["nbgrader"], grade_id="one_hot")
+    result, by_name = graded(submission(tmp_path, edit))
+    assert by_name["one_hot"].earned == 0 and by_name["one_hot"].reason
+
+
+def test_monkeypatching_the_checker_in_the_exercise_cell_earns_nothing(tmp_path):
+    source = ("import course_lib.exercises as E\n"
+              "E.check_and_use = lambda exercise_id, fn: E.get(exercise_id).reference\n"
+              "def one_hot(ids, vocab_size):\n    raise NotImplementedError()\n")
+    result, by_name = graded(submission(tmp_path, set_exercise(source)))
+    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("forbidden", 0)
+    assert "course_lib" in by_name["one_hot"].reason
+
+
+def test_monkeypatching_the_reference_in_another_cell_earns_nothing(tmp_path):
+    """A wrong answer that passes the notebook's check because the reference was replaced."""
+    wrong = "def one_hot(ids, vocab_size):\n    return np.zeros((len(ids), vocab_size))\n"
+    patch = ("import course_lib.exercises\n"
+             "course_lib.exercises.get('07.one_hot').reference = lambda ids, V: np.zeros((len(ids), V))\n")
+
+    def edit(nb):
+        i = cell_index(nb, "one_hot")
+        nb.cells[i].source = wrong
+        nb.cells.insert(i, nbformat.v4.new_code_cell(patch))
+    path = submission(tmp_path, edit)
+    result, by_name = graded(path)
+    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("failed", 0)
+    assert any("ignored for grading" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("body", [
+    "from course_lib.layers import one_hot as reference\n    return reference(ids, vocab_size)",
+    "import course_lib\n    return course_lib.layers.one_hot(ids, vocab_size)",
+    "return check_and_use('07.one_hot', None)(ids, vocab_size)",  # check_and_use hands back the reference
+    "return __import__('course' + '_lib.layers').layers.one_hot(ids, vocab_size)",
+    "import importlib\n    return importlib.import_module('course' + '_lib.layers').one_hot(ids, vocab_size)",
+    "import sys\n    return sys.modules['course' + '_lib.layers'].one_hot(ids, vocab_size)",
+], ids=["import", "attribute", "check_and_use", "__import__", "importlib", "sys.modules"])
+def test_calling_the_reference_earns_nothing(tmp_path, body):
+    source = f"def one_hot(ids, vocab_size):\n    {body}\n"
+    result, by_name = graded(submission(tmp_path, set_exercise(source)))
+    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("forbidden", 0), by_name["one_hot"]
+
+
+def test_the_sandbox_cannot_import_course_lib():
+    """Behind the static check, the process running learner code has no course_lib."""
+    sandbox = grade.Sandbox()
+    try:
+        assert sandbox.run("import numpy as np", 60) is None
+        problem = sandbox.run("import course_lib.layers", 60)
+        assert problem is not None and "ImportError" in problem
+        assert sandbox.run("import sys\nassert not any(m.startswith('course_lib') for m in sys.modules)", 60) is None
+    finally:
+        sandbox.close()
+
+
+# ---------------------------------------------------------------------------
+# Bad submissions: a clear error, and the run finishes
+
+
+def test_invalid_json_is_a_clear_error(tmp_path):
+    path = tmp_path / "07_hello.ipynb"
+    path.write_text('{"cells": [', encoding="utf-8")
+    result, by_name = graded(path)
+    assert result.errors and "not valid JSON" in result.errors[0]
+    assert (result.earned, result.possible) == (0, 4)
+
+
+def test_unknown_notebook_is_a_clear_error(tmp_path):
+    path = tmp_path / "homework.ipynb"
+    path.write_text("not json", encoding="utf-8")
+    result, _ = graded(path)
+    assert result.errors and result.possible == 0
+
+
+def test_deleted_exercise_cell_is_a_clear_error(tmp_path):
+    def edit(nb):
+        del nb.cells[cell_index(nb, "one_hot")]
+    result, by_name = graded(submission(tmp_path, edit, base=SOLVED))
+    assert by_name["one_hot"].status == "missing" and "deleted" in by_name["one_hot"].reason
+    assert by_name["rnn_step_forward"].earned == 2  # the other exercises are still graded
+
+
+def test_deleted_check_cell_is_a_clear_error(tmp_path):
+    def edit(nb):
+        del nb.cells[cell_index(nb, "check_greedy_decode")]
+    result, by_name = graded(submission(tmp_path, edit, base=SOLVED))
+    assert by_name["greedy_decode"].status == "missing" and "deleted" in by_name["greedy_decode"].reason
+    assert result.earned == 3
+
+
+def test_moved_cell_is_a_clear_error(tmp_path):
+    def edit(nb):
+        i = cell_index(nb, "rnn_step_forward")
+        nb.cells.insert(i + 3, nb.cells.pop(i))  # below its check cell
+    result, by_name = graded(submission(tmp_path, edit, base=SOLVED))
+    assert by_name["rnn_step_forward"].status == "missing" and "moved" in by_name["rnn_step_forward"].reason
+    assert result.earned == 2
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("import sys\n    sys.exit(0)", "sys.exit"),
+    ("import os\n    os.kill(os.getpid(), 9)", "died"),
+    ("raise ValueError('oops')", "ValueError"),
+    ("return None", "forget `return`"),
+])
+def test_a_misbehaving_function_gets_a_reason(tmp_path, body, expected):
+    source = f"def one_hot(ids, vocab_size):\n    {body}\n"
+    result, by_name = graded(submission(tmp_path, set_exercise(source)))
+    assert by_name["one_hot"].earned == 0 and expected in by_name["one_hot"].reason, by_name["one_hot"]
+
+
+@pytest.mark.parametrize("top_level, expected", [
+    ("import sys\nsys.exit(3)", "SystemExit"),
+    ("import os\nos.kill(os.getpid(), 9)", "died"),
+    ("def one_hot(ids, vocab_size)\n    return ids", "SyntaxError"),
+])
+def test_a_misbehaving_exercise_cell_gets_a_reason(tmp_path, top_level, expected):
+    result, by_name = graded(submission(tmp_path, set_exercise(ONE_HOT_BODY + top_level)))
+    assert by_name["one_hot"].earned == 0 and expected in by_name["one_hot"].reason, by_name["one_hot"]
+
+
+@pytest.mark.slow
+def test_endless_loops_are_stopped(tmp_path):
+    loop_in_cell = ONE_HOT_BODY + "while True:\n    pass\n"
+    loop_in_function = "def greedy_decode(logits, chars):\n    while True:\n        pass\n"
+    path = submission(tmp_path, lambda nb: (set_exercise(loop_in_cell)(nb),
+                                            set_exercise(loop_in_function, "greedy_decode")(nb)), base=SOLVED)
+    result, by_name = graded(path, sandbox_timeout=3)
+    assert "did not finish within 3 s" in by_name["one_hot"].reason
+    assert "stopped after" in by_name["greedy_decode"].reason
+    assert by_name["rnn_step_forward"].earned == 2 and result.earned == 2
+
+
+# ---------------------------------------------------------------------------
+# Running the notebook: a small notebook of two exercises
+
+
+def small_notebooks(tmp_path, extra_cells=()):
+    """A solution notebook with 07's one_hot and greedy_decode, and its solved copy with extra cells."""
+    md = nbformat.v4.new_markdown_cell
+    code = nbformat.v4.new_code_cell
+    solved = nbformat.read(SOLVED, as_version=4)
+    one_hot, greedy = (solved.cells[cell_index(solved, name)] for name in ("one_hot", "greedy_decode"))
+    check_one_hot, check_greedy = (solved.cells[cell_index(solved, f"check_{name}")]
+                                   for name in ("one_hot", "greedy_decode"))
+    nb = nbformat.v4.new_notebook(cells=[
+        md("# 07 · A small test notebook"),
+        code("import numpy as np\nimport course_lib\nfrom course_lib.exercises import check_and_use, summary\n"
+             "course_lib.exercises.all_exercises()  # load the registry now: its imports take seconds"),
+        one_hot, check_one_hot, greedy, check_greedy,
+        code('print(greedy_decode(one_hot([1, 0], 2), ["a", "b"]))'),
+    ])
+    solution_path = tmp_path / "solutions" / "07_small.ipynb"
+    solution_path.parent.mkdir()
+    nbformat.write(nb, solution_path)
+    nb.cells[-1:-1] = [code(source) for source in extra_cells]
+    path = tmp_path / "07_small.ipynb"
+    nbformat.write(nb, path)
+    return path, solution_path
+
+
+@pytest.mark.slow
+def test_bad_cells_in_the_kernel_are_reported_and_grading_goes_on(tmp_path):
+    bad_cells = ["while True:\n    pass", "import sys\nsys.exit(1)", "print('still running')",
+                 "import os\nos.kill(os.getpid(), 9)"]
+    path, solution_path = small_notebooks(tmp_path, bad_cells)
+    result, by_name = graded(path, run=True, solution_path=solution_path, cell_timeout=10, timeout=120)
+    errors = {e["cell"]: e["error"] for e in result.execution["errors"]}
+    assert errors == {6: "timed out after 10 s (interrupted)", 7: "SystemExit: 1", 9: "the kernel died"}, errors
+    assert result.execution["kernel_died"]
+    assert (result.earned, result.possible) == (2, 2)
+
+
+@pytest.mark.slow
+def test_the_notebook_has_a_total_time_limit(tmp_path):
+    path, solution_path = small_notebooks(tmp_path, ["import time\ntime.sleep(5)"] * 3)
+    result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=30, timeout=8)
+    assert result.execution["timed_out"] and "used up its 8 s" in str(result.execution["errors"])
+    assert result.earned == 2
+
+
+# ---------------------------------------------------------------------------
+# The command line
+
+
+def test_command_line_grades_solved_and_unsolved_07(tmp_path):
+    out = tmp_path / "grades.json"
+    proc = subprocess.run([sys.executable, "-m", "course_lib.grade", str(SOLVED), str(UNSOLVED),
+                           "--json", str(out), "--no-run", "--seed", str(SEED)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    grades = json.loads(out.read_text())
+    assert [(g["earned"], g["possible"]) for g in grades] == [(4, 4), (0, 4)]
+    assert [ex["status"] for ex in grades[1]["exercises"]] == ["not attempted"] * 3
+    assert "TOTAL 4 / 4" in proc.stdout and "TOTAL 0 / 4" in proc.stdout
+
+
+def test_seed_zero_is_refused():
+    with pytest.raises(SystemExit):
+        grade.main(["--seed", "0", str(UNSOLVED)])
+
+
+def test_learner_version_of_a_check_cell_is_recognised():
+    solved = nbformat.read(SOLVED, as_version=4)
+    slots = grade.read_slots(solved)
+    unsolved = nbformat.read(UNSOLVED, as_version=4)
+    for slot in slots:
+        assert unsolved.cells[slot.check_index].source.strip() in slot.check_sources
+        assert strip_solution(solved.cells[slot.check_index].source).strip() == slot.check_sources[0]
