@@ -70,8 +70,9 @@ class CharRNN:
     """A vanilla-RNN character model with parameters in a dict of NumPy arrays.
 
     vocab_size: V; hidden_size: H; embedding_size: D for an embedding input, or None for
-    one-hot input (then the input size is V). Weights start as torch's nn.RNN and nn.Linear
-    do, uniform in +-1/sqrt(H), so that the same model can be copied into torch.
+    one-hot input (then the input size is V). Weights start as torch's nn.Embedding, nn.RNN
+    and nn.Linear start theirs (uniform in +-1/sqrt(H)), except the one-hot input weights
+    (see below).
     """
 
     def __init__(self, vocab_size, hidden_size, embedding_size=None, seed=0, dtype=np.float32):
@@ -84,7 +85,12 @@ class CharRNN:
         self.params = {}
         if embedding_size is not None:
             self.params["W_embed"] = rng.normal(size=(V, D))  # as torch's nn.Embedding: N(0, 1)
-        self.params["Wx"] = rng.uniform(-bound, bound, size=(D, H))
+        # A one-hot input selects a single row of Wx: that row is the character's whole
+        # input to the hidden layer. At nn.RNN's scale (+-1/sqrt(H)) it is a feeble signal
+        # that takes many steps to grow; +-0.5 gives it a standard deviation of about 0.3,
+        # what an N(0, 1) embedding of width 32 times Wx gives.
+        input_bound = bound if embedding_size is not None else 0.5
+        self.params["Wx"] = rng.uniform(-input_bound, input_bound, size=(D, H))
         self.params["Wh"] = rng.uniform(-bound, bound, size=(H, H))
         self.params["b"] = rng.uniform(-bound, bound, size=H)
         self.params["Wy"] = rng.uniform(-bound, bound, size=(H, V))
