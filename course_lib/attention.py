@@ -229,11 +229,13 @@ class Seq2Seq(nn.Module):
         return torch.stack(logits, dim=1), _stack_or_none(weights)
 
     @torch.no_grad()
-    def greedy(self, src, src_len, src_mask, max_len=tr.TARGET_LEN):
+    def greedy(self, src, src_len, src_mask, max_len=None):
         """Greedy decoding: feed back the model's own most likely character.
 
+        max_len defaults to the longest target of the task (translation.TARGET_LEN).
         Returns ids (N, max_len) and attention weights (N, max_len, S) or None.
         """
+        max_len = max_len or tr.TARGET_LEN
         outputs, final = self.encoder(src, src_len)
         state = self.decoder.start(final)
         prev = torch.full((src.shape[0],), tr.START, dtype=torch.long, device=src.device)
@@ -321,7 +323,7 @@ def accuracy_by_length(model, pairs, bin_edges, device="cpu"):
     return np.array(accuracy), np.array(counts)
 
 
-def train_seq2seq(model, steps=1000, batch_size=64, lr=3e-3, n_filler=(0, 12), clip=1.0, seed=0,
+def train_seq2seq(model, steps=400, batch_size=32, lr=1e-2, n_dates=(1, tr.MAX_DATES), n_filler=0, clip=1.0, seed=0,
                   val_pairs=None, eval_every=100, seconds=None, device="cpu", desc="training",
                   live_plot=True, verbose=True):
     """Train with Adam on fresh random batches, using course_lib.train's loop.
@@ -338,13 +340,13 @@ def train_seq2seq(model, steps=1000, batch_size=64, lr=3e-3, n_filler=(0, 12), c
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     if val_pairs is None:
-        val_pairs = tr.make_pairs(np.random.default_rng(seed + 12345), 500, n_filler, split="test")
+        val_pairs = tr.make_pairs(np.random.default_rng(seed + 12345), 500, n_dates, n_filler, split="test")
     val = to_torch(tr.encode_pairs(val_pairs), device)
     best = {"state": copy.deepcopy(model.state_dict()), "loss": math.inf}
 
     def step_fn(step):
         model.train()
-        b = to_torch(tr.make_batch(rng, batch_size, n_filler), device)
+        b = to_torch(tr.make_batch(rng, batch_size, n_dates, n_filler), device)
         logits, _ = model(b["src"], b["src_len"], b["src_mask"], b["tgt_in"])
         loss = sequence_loss(logits, b["tgt_out"])
         optimizer.zero_grad(set_to_none=True)

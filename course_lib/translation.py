@@ -1,16 +1,19 @@
 """A toy translation task: dates written by humans -> ISO dates.
 
-    "the meeting is on sat 21 nov 2026, thanks"   ->   "2026-11-21"
+    "sat 21 nov 26"                                  ->   "2026-11-21"
+    "the 3rd of may 1999 and 21/11/26"               ->   "1999-05-03 2026-11-21"
 
 Every example is generated on the fly (nothing to download), and the right answer
 is known exactly, so we can measure sequence accuracy without any doubt. The task
 has a clear alignment: the "2026" of the output comes from the "2026" (or "26") of
 the input, which makes attention maps easy to read.
 
-The input length is under our control: `n_filler` words of small talk go around the
-date ("please note ... thanks"). A decoder that only sees the encoder's last state
-must squeeze the date through that one vector however long the input is; a decoder
-with attention can look back at the date wherever it sits.
+The input length is under our control, in two ways:
+- `n_dates`: a source lists 1 to MAX_DATES dates, and the target lists them all in
+  ISO form. A longer input then carries more information, all of which a decoder
+  without attention must receive through the encoder's one final state.
+- `n_filler`: words of small talk around the dates ("please note ... thanks"). They
+  make the input longer without adding information.
 
 Token ids: 0 is padding, 1 marks the start of the output, 2 its end; the characters
 follow. The source and target sides have separate vocabularies.
@@ -59,8 +62,10 @@ FILLER_BEFORE = ["please", "note", "that", "the", "meeting", "is", "on", "we", "
 FILLER_AFTER = ["thanks", "then", "ok", "at", "noon", "or", "later", "see", "you", "there", "bye",
                 "cheers", "i", "think", "maybe", "sure", "please", "confirm", "soon", "all", "best"]
 
+CONNECTORS = [" and ", " then ", ", ", " or "]
+
 SOURCE_CHARS = sorted(set("abcdefghijklmnopqrstuvwxyz0123456789 ,./"))
-TARGET_CHARS = sorted(set("0123456789-"))
+TARGET_CHARS = sorted(set("0123456789- "))  # a space separates the dates of one target
 
 
 class TokenVocab:
@@ -100,7 +105,8 @@ class TokenVocab:
 
 SOURCE_VOCAB = TokenVocab(SOURCE_CHARS)
 TARGET_VOCAB = TokenVocab(TARGET_CHARS)
-TARGET_LEN = len("2026-11-21") + 1  # ten characters and </s>
+MAX_DATES = 3
+TARGET_LEN = MAX_DATES * len("2026-11-21 ")  # the longest target and its </s>
 
 
 def is_test_date(date):
@@ -123,36 +129,43 @@ def random_date(rng, split="train"):
             return date
 
 
-def human_date(date, rng, n_filler=0, fmt=None):
-    """`date` written in a random human format, inside `n_filler` random filler words.
+def human_dates(dates, rng, n_filler=0):
+    """`dates` in random human formats, joined by connectors, inside `n_filler` filler words.
 
-    Half the filler words go before the date and half after (a coin decides where an
-    odd one goes), so the date sits in the middle of the sentence: neither direction of
-    a bidirectional encoder reads it last, and both must carry it across the filler.
-    fmt: an index into FORMATS, or None for a random one.
+    Half the filler words go before the dates and half after (a coin decides where an
+    odd one goes), so the dates sit in the middle of the sentence: neither direction of
+    a bidirectional encoder reads them last, and both must carry them across the filler.
     """
-    fmt = int(rng.integers(len(FORMATS))) if fmt is None else fmt
-    text = FORMATS[fmt](date)
+    parts = []
+    for i, date in enumerate(dates):
+        if i > 0:
+            parts.append(CONNECTORS[int(rng.integers(len(CONNECTORS)))])
+        parts.append(FORMATS[int(rng.integers(len(FORMATS)))](date))
     n_before = (n_filler + int(rng.integers(0, 2))) // 2
     before = [FILLER_BEFORE[i] for i in rng.integers(len(FILLER_BEFORE), size=n_before)]
     after = [FILLER_AFTER[i] for i in rng.integers(len(FILLER_AFTER), size=n_filler - n_before)]
-    return " ".join(before + [text] + after)
+    return " ".join(before + ["".join(parts)] + after)
 
 
-def iso_date(date):
-    return date.isoformat()  # "2026-11-21"
+def iso_dates(dates):
+    """[date(2026, 11, 21), date(1999, 5, 3)] -> "2026-11-21 1999-05-03"."""
+    return " ".join(date.isoformat() for date in dates)
 
 
-def make_pairs(rng, n, n_filler=(0, 8), split="train"):
-    """n (source text, target text) pairs from `split`'s dates.
+def _draw(rng, count):
+    """count is an int, or (low, high) to draw from uniformly, inclusive."""
+    return int(count) if np.isscalar(count) else int(rng.integers(count[0], count[1] + 1))
 
-    n_filler: an int, or (low, high) to draw each example's count uniformly, inclusive.
+
+def make_pairs(rng, n, n_dates=(1, MAX_DATES), n_filler=0, split="train"):
+    """n (source text, target text) pairs, with dates from `split`.
+
+    n_dates, n_filler: an int, or (low, high) to draw each example's count uniformly, inclusive.
     """
     pairs = []
     for _ in range(n):
-        date = random_date(rng, split)
-        k = n_filler if np.isscalar(n_filler) else int(rng.integers(n_filler[0], n_filler[1] + 1))
-        pairs.append((human_date(date, rng, k), iso_date(date)))
+        dates = [random_date(rng, split) for _ in range(_draw(rng, n_dates))]
+        pairs.append((human_dates(dates, rng, _draw(rng, n_filler)), iso_dates(dates)))
     return pairs
 
 
@@ -182,9 +195,9 @@ def encode_pairs(pairs):
             "tgt_out": tgt_out, "sources": [s for s, _ in pairs], "targets": [t for _, t in pairs]}
 
 
-def make_batch(rng, batch_size, n_filler=(0, 8), split="train"):
+def make_batch(rng, batch_size, n_dates=(1, MAX_DATES), n_filler=0, split="train"):
     """A fresh batch of `batch_size` random examples; see encode_pairs for what it holds."""
-    return encode_pairs(make_pairs(rng, batch_size, n_filler, split))
+    return encode_pairs(make_pairs(rng, batch_size, n_dates, n_filler, split))
 
 
 def clean_input(text):

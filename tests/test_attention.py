@@ -139,16 +139,16 @@ def test_seq2seq_shapes(attention, num_layers):
     torch.manual_seed(0)
     model = att.Seq2Seq(attention=attention, hidden_size=8, num_layers=num_layers, attention_size=6)
     b = att.to_torch(tr.make_batch(np.random.default_rng(0), 5, n_filler=(0, 4)))
-    N, S = b["src"].shape
+    (N, S), T = b["src"].shape, b["tgt_in"].shape[1]
     logits, weights = model(b["src"], b["src_len"], b["src_mask"], b["tgt_in"])
-    assert logits.shape == (N, tr.TARGET_LEN, tr.TARGET_VOCAB.size)
+    assert logits.shape == (N, T, tr.TARGET_VOCAB.size)
     ids, greedy_weights = model.greedy(b["src"], b["src_len"], b["src_mask"])
     assert ids.shape == (N, tr.TARGET_LEN)
     if attention is None:
         assert weights is None and greedy_weights is None
     else:
-        assert weights.shape == (N, tr.TARGET_LEN, S)
-        torch.testing.assert_close(weights.sum(-1), torch.ones(N, tr.TARGET_LEN))
+        assert weights.shape == (N, T, S) and greedy_weights.shape == (N, tr.TARGET_LEN, S)
+        torch.testing.assert_close(weights.sum(-1), torch.ones(N, T))
         assert torch.all(weights[~b["src_mask"][:, None, :].expand_as(weights)] == 0)
 
 
@@ -203,9 +203,9 @@ def test_accuracy_helpers_count_exact_matches():
 def test_a_short_training_run_lowers_the_loss():
     torch.manual_seed(0)
     model = att.Seq2Seq(attention="dot", hidden_size=8)
-    history = att.train_seq2seq(model, steps=30, batch_size=16, n_filler=(0, 2), eval_every=10,
+    history = att.train_seq2seq(model, steps=30, batch_size=16, n_dates=1, eval_every=10,
                                 live_plot=False, verbose=False,
-                                val_pairs=tr.make_pairs(np.random.default_rng(1), 50, (0, 2), "test"))
+                                val_pairs=tr.make_pairs(np.random.default_rng(1), 50, 1, split="test"))
     assert history.val_loss[-1] < history.val_loss[0]
     assert history.best_val_loss == min(history.val_loss)
 

@@ -31,26 +31,34 @@ def test_two_digit_years_are_unambiguous():
     assert min(years) >= 1970 and max(years) <= 2069
 
 
-def test_the_date_survives_the_filler():
+def test_the_dates_survive_the_filler_in_order():
     rng = np.random.default_rng(1)
-    date = datetime.date(1999, 3, 7)
+    dates = [datetime.date(1999, 3, 7), datetime.date(2026, 11, 21), datetime.date(1970, 1, 1)]
     for n_filler in [0, 3, 10]:
-        text = tr.human_date(date, rng, n_filler)
-        assert len(text.split()) >= n_filler + 1
-        assert any(fmt(date) in text for fmt in tr.FORMATS)
+        for k in [1, 2, 3]:
+            text = tr.human_dates(dates[:k], rng, n_filler)
+            assert len(text.split()) >= n_filler + k
+            starts = [min(text.find(fmt(d)) for fmt in tr.FORMATS if fmt(d) in text) for d in dates[:k]]
+            assert min(starts) >= 0 and starts == sorted(starts)
+    assert tr.iso_dates(dates[:2]) == "1999-03-07 2026-11-21"
 
 
-def test_more_filler_means_longer_inputs():
+def test_more_dates_or_more_filler_mean_longer_inputs():
     rng = np.random.default_rng(2)
-    mean_len = [np.mean([len(s) for s, _ in tr.make_pairs(rng, 300, k)]) for k in (0, 4, 8, 16)]
-    assert np.all(np.diff(mean_len) > 10)
+    by_filler = [np.mean([len(s) for s, _ in tr.make_pairs(rng, 300, 1, k)]) for k in (0, 4, 8, 16)]
+    assert np.all(np.diff(by_filler) > 10)
+    by_dates = [np.mean([len(s) for s, _ in tr.make_pairs(rng, 300, k)]) for k in (1, 2, 3)]
+    assert np.all(np.diff(by_dates) > 10)
+    for k in (1, 2, 3):
+        assert all(t.count(" ") == k - 1 for _, t in tr.make_pairs(rng, 50, k))
 
 
 def test_targets_are_iso_dates_of_the_right_split():
     rng = np.random.default_rng(3)
     for split in ("train", "test"):
-        for _, target in tr.make_pairs(rng, 300, (0, 3), split=split):
-            assert tr.is_test_date(datetime.date.fromisoformat(target)) == (split == "test")
+        for _, target in tr.make_pairs(rng, 300, n_filler=(0, 3), split=split):
+            for iso in target.split():
+                assert tr.is_test_date(datetime.date.fromisoformat(iso)) == (split == "test")
     with pytest.raises(ValueError):
         tr.random_date(rng, split="validation")
 
@@ -69,11 +77,13 @@ def test_encode_pairs_pads_and_masks():
     np.testing.assert_array_equal(batch["src_len"], [11, 6])
     np.testing.assert_array_equal(batch["src_mask"].sum(1), [11, 6])
     assert np.all(batch["src"][1, 6:] == tr.PAD) and np.all(batch["src"][~batch["src_mask"]] == tr.PAD)
-    assert batch["tgt_in"].shape == batch["tgt_out"].shape == (2, tr.TARGET_LEN)
+    assert batch["tgt_in"].shape == batch["tgt_out"].shape == (2, 11)
     assert np.all(batch["tgt_in"][:, 0] == tr.START) and np.all(batch["tgt_out"][:, -1] == tr.END)
     np.testing.assert_array_equal(batch["tgt_in"][:, 1:], batch["tgt_out"][:, :-1])
     assert tr.SOURCE_VOCAB.decode(batch["src"][1]) == "1/1/70"
     assert tr.TARGET_VOCAB.decode(batch["tgt_out"][0]) == "2026-11-21"
+    longest = tr.encode_pairs(tr.make_pairs(np.random.default_rng(0), 1, tr.MAX_DATES))
+    assert longest["tgt_out"].shape == (1, tr.TARGET_LEN)
 
 
 def test_vocab_round_trip_and_specials():
@@ -88,7 +98,7 @@ def test_vocab_round_trip_and_specials():
 
 def test_every_generated_character_is_in_the_vocabulary():
     rng = np.random.default_rng(5)
-    for source, target in tr.make_pairs(rng, 500, (0, 10)):
+    for source, target in tr.make_pairs(rng, 500, n_filler=(0, 10)):
         tr.SOURCE_VOCAB.encode(source)
         tr.TARGET_VOCAB.encode(target)
 
