@@ -18,6 +18,7 @@ def embedding_forward(ids, W):
 
     ids: (N, T) ints in [0, V), W: (V, D).
     Returns out: (N, T, D) with out[n, t] = W[ids[n, t]], and cache = (ids, V).
+    Any shape of ids works the same way, e.g. time-major (T, N) -> (T, N, D).
     """
     ids = np.asarray(ids)
     out = W[ids]
@@ -28,7 +29,7 @@ def embedding_forward(ids, W):
 def embedding_backward(dout, cache):
     """Backward pass of embedding_forward.
 
-    dout: (N, T, D), the gradient of the loss with respect to out.
+    dout: (N, T, D), the gradient of the loss with respect to out (ids.shape + (D,)).
     Returns dW: (V, D), where row i is the sum of dout over every position that held id i.
 
     The same character appears many times in a batch, and each occurrence adds to its
