@@ -195,8 +195,13 @@ def stream_batches(ids, batch_size, seq_len, rng):
 
 def train_numpy_lm(model, train_ids, val_ids, steps=100_000, seconds=None, batch_size=32,
                    seq_len=50, lr=2e-3, clip=5.0, eval_every=100, seed=0, on_eval=None,
-                   desc="training", live_plot=True, verbose=True, val_batch_size=32):
+                   desc="training", live_plot=True, verbose=True, val_batch_size=32,
+                   lr_decay=0.5):
     """Train `model` (a CharRNN) with Adam, truncated BPTT and global-norm clipping.
+
+    Each time the validation loss fails to improve on the best so far, the learning rate
+    is multiplied by `lr_decay` (1.0 turns this off): once the model starts to overfit,
+    smaller steps still improve it a little instead of making it worse.
 
     Runs course_lib.train.train_loop for `steps` steps or `seconds` seconds, whichever
     ends first. Keeps the parameters with the best validation loss and puts them back
@@ -224,6 +229,8 @@ def train_numpy_lm(model, train_ids, val_ids, steps=100_000, seconds=None, batch
         loss = evaluate(model, val_ids, batch_size=val_batch_size)
         if loss < best["loss"]:
             best["loss"], best["params"] = loss, copy.deepcopy(model.params)
+        else:
+            optimizer.lr *= lr_decay
         return loss
 
     history = train_loop(step_fn, eval_fn, steps=steps, seconds=seconds, eval_every=eval_every,
