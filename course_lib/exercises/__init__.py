@@ -50,10 +50,15 @@ def get(exercise_id):
     return REGISTRY[exercise_id]
 
 
-def check(exercise_id, fn, seed=0):
-    """Check `fn` against the reference of `exercise_id`; returns a Report."""
+def check(exercise_id, fn, seed=0, record=True):
+    """Check `fn` against the reference of `exercise_id`; returns a Report.
+
+    With record=False the result does not count towards summary(): for showing what
+    the checker says about a deliberately wrong variant.
+    """
     report = check_exercise(get(exercise_id), fn, seed=seed)
-    RESULTS[exercise_id] = report
+    if record:
+        RESULTS[exercise_id] = report
     return report
 
 
