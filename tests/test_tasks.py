@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from course_lib import layers
 from course_lib.tasks import make_adding_batch, make_copy_batch, make_delay_batch
 
 
@@ -59,3 +60,67 @@ def test_copy_batch():
     assert (x[:, 4 + 7] == 4).all()  # the "go" marker
     assert (x[:, 4:4 + 7] == 0).all() and (x[:, -4:] == 0).all()
     assert x[:, :4].min() >= 1 and x[:, :4].max() <= 3
+
+
+# --- course_lib.memory_tasks: the helpers of notebook 06's experiments -----------
+
+torch = pytest.importorskip("torch")
+from course_lib import memory_tasks  # noqa: E402
+
+
+def test_curriculum_delay_ramps_up_then_holds():
+    delays = [memory_tasks.curriculum_delay(s, 100, 20, ramp=0.5) for s in range(1, 101)]
+    assert delays[0] == 1 and delays[-1] == 20 and delays[49] == 20
+    assert all(a <= b for a, b in zip(delays, delays[1:]))
+    assert memory_tasks.curriculum_delay(1, 100, 20, ramp=0) == 20
+
+
+def test_set_remember_bias_touches_only_the_forget_and_update_gates():
+    lstm = memory_tasks.set_remember_bias(torch.nn.LSTM(3, 5), 2.0)
+    total = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
+    assert torch.allclose(total[5:10], torch.full((5,), 2.0))  # gate order i, f, g, o
+    gru = torch.nn.GRU(3, 5)
+    before = (gru.bias_ih_l0 + gru.bias_hh_l0).detach().clone()
+    after = (memory_tasks.set_remember_bias(gru, 1.5).bias_ih_l0 + gru.bias_hh_l0).detach()
+    assert torch.allclose(after[5:10], torch.full((5,), 1.5))  # gate order r, z, n
+    assert torch.equal(after[:5], before[:5]) and torch.equal(after[10:], before[10:])
+
+
+def test_delay_gradient_norms_match_the_numpy_bptt():
+    """For a vanilla RNN, the torch step-by-step measurement equals the NumPy reference."""
+    from course_lib.exercises.nb06_long_dependency import hidden_gradient_norms
+
+    torch.manual_seed(0)
+    model = memory_tasks.delay_model("rnn", 4, 8).double()
+    x, y = make_delay_batch(np.random.default_rng(0), 3, 12, 2, 4)
+    norms = memory_tasks.delay_gradient_norms(model.float(), x, y)
+    p = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
+    X = np.eye(4)[x]
+    hs, _ = layers.rnn_forward(X, np.zeros((3, 8)), p["rnn.weight_ih_l0"].T, p["rnn.weight_hh_l0"].T,
+                               p["rnn.bias_ih_l0"] + p["rnn.bias_hh_l0"])
+    logits = hs[:, -1] @ p["decoder.weight"].T + p["decoder.bias"]
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    dlogits = (probs - np.eye(4)[y[:, -1]]) / 3          # mean cross-entropy over the batch
+    expected = hidden_gradient_norms(X, np.zeros((3, 8)), p["rnn.weight_ih_l0"].T, p["rnn.weight_hh_l0"].T,
+                                     p["rnn.bias_ih_l0"] + p["rnn.bias_hh_l0"], dlogits @ p["decoder.weight"])
+    np.testing.assert_allclose(norms, expected, rtol=1e-4)
+    lstm_norms = memory_tasks.delay_gradient_norms(memory_tasks.delay_model("lstm", 4, 8), x, y)
+    assert lstm_norms.shape == (12,) and (lstm_norms > 0).all()
+
+
+def test_train_delay_learns_a_short_delay_and_scores_fresh_sequences():
+    model, acc, history = memory_tasks.train_delay("rnn", 2, seed=0, hidden_size=16, steps=60,
+                                                   extra=10, val_size=50, eval_every=30)
+    assert history.steps_done == 60 and len(history.val_loss) == 2
+    assert acc > 0.6  # chance is 0.25
+    # Scored on sequences from another stream: a fresh batch scores about the same.
+    x, y = make_delay_batch(np.random.default_rng(123), 50, 12, 2, 4)
+    assert abs(memory_tasks.delay_accuracy(model, x, y) - acc) < 0.15
+
+
+def test_train_adding_and_clipping_runs():
+    _, mse, history = memory_tasks.train_adding("lstm", 10, steps=5, hidden_size=8, val_size=20)
+    assert np.isfinite(mse) and history.steps_done == 5
+    history, grad_norms = memory_tasks.train_rnn_sgd(1.0, steps=5, hidden_size=8, seq_len=12)
+    assert grad_norms.shape == (5,) and history.steps_done == 5
