@@ -307,14 +307,14 @@ def sequence_accuracy(model, pairs, device="cpu"):
     return float(exact_matches(model, pairs, device).mean())
 
 
-def accuracy_by_length(model, pairs, bin_edges, device="cpu"):
+def accuracy_by_length(correct, lengths, bin_edges):
     """Sequence accuracy in bins of source length.
 
-    bin_edges: increasing lengths; bin i holds the sources with edges[i] <= len < edges[i+1].
+    correct: (N,) bool, e.g. from exact_matches; lengths: (N,) source lengths.
+    bin_edges: increasing lengths; bin i holds the sources with edges[i] <= length < edges[i+1].
     Returns (accuracy per bin, count per bin), as arrays; NaN accuracy for an empty bin.
     """
-    correct = exact_matches(model, pairs, device)
-    lengths = np.array([len(s) for s, _ in pairs])
+    correct, lengths = np.asarray(correct), np.asarray(lengths)
     accuracy, counts = [], []
     for lo, hi in zip(bin_edges[:-1], bin_edges[1:]):
         in_bin = (lengths >= lo) & (lengths < hi)
@@ -323,7 +323,7 @@ def accuracy_by_length(model, pairs, bin_edges, device="cpu"):
     return np.array(accuracy), np.array(counts)
 
 
-def train_seq2seq(model, steps=400, batch_size=32, lr=1e-2, n_dates=(1, tr.MAX_DATES), n_filler=0, clip=1.0, seed=0,
+def train_seq2seq(model, steps=300, batch_size=32, lr=1e-2, n_dates=(1, tr.MAX_DATES), n_filler=0, clip=1.0, seed=0,
                   val_pairs=None, eval_every=100, seconds=None, device="cpu", desc="training",
                   live_plot=True, verbose=True):
     """Train with Adam on fresh random batches, using course_lib.train's loop.

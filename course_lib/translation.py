@@ -9,7 +9,7 @@ has a clear alignment: the "2026" of the output comes from the "2026" (or "26") 
 the input, which makes attention maps easy to read.
 
 The input length is under our control, in two ways:
-- `n_dates`: a source lists 1 to MAX_DATES dates, and the target lists them all in
+- `n_dates`: a source lists 1 to MAX_DATES (2) dates, and the target lists them all in
   ISO form. A longer input then carries more information, all of which a decoder
   without attention must receive through the encoder's one final state.
 - `n_filler`: words of small talk around the dates ("please note ... thanks"). They
@@ -105,7 +105,7 @@ class TokenVocab:
 
 SOURCE_VOCAB = TokenVocab(SOURCE_CHARS)
 TARGET_VOCAB = TokenVocab(TARGET_CHARS)
-MAX_DATES = 3
+MAX_DATES = 2
 TARGET_LEN = MAX_DATES * len("2026-11-21 ")  # the longest target and its </s>
 
 

@@ -194,7 +194,7 @@ def test_accuracy_helpers_count_exact_matches():
     model = Echo()
     np.testing.assert_array_equal(att.exact_matches(model, pairs), [True, False, True])
     assert att.sequence_accuracy(model, pairs) == pytest.approx(2 / 3)
-    acc, counts = att.accuracy_by_length(model, pairs, [0, 15, 100, 200])
+    acc, counts = att.accuracy_by_length(att.exact_matches(model, pairs), [len(s) for s, _ in pairs], [0, 15, 100, 200])
     np.testing.assert_array_equal(counts, [2, 1, 0])
     np.testing.assert_allclose(acc[:2], [0.5, 1.0])
     assert np.isnan(acc[2])
