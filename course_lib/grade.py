@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "notebooks" / "solutions"
 
 CELL_FILENAME = "<your exercise cell>"  # the learner's code runs under this name in the sandbox
+TRUSTED_FILENAME = "<the notebook's own code>"
 CHECK_LINE = re.compile(r"""^\s*(\w+)\s*=\s*check_and_use\(\s*["'](\d\d)\.(\w+)["']\s*,\s*(\w+)\s*\)\s*$""")
 GRADED_KEYS = ("grade", "grade_id", "locked", "points", "solution")  # nbgrader may add others
 
@@ -136,11 +137,16 @@ def read_slots(solution_nb):
         solution_index = _previous_code_index(cells, i)
         if solution_index is None or BEGIN not in cells[solution_index].source:
             raise ValueError(f"the check of {name} does not follow an exercise cell")
-        prelude = _trusted_prelude([c for c in cells[:solution_index]
-                                    if c.cell_type == "code" and BEGIN not in c.source])
         slots.append(Slot(f"{notebook}.{name}", name, solution_index, i,
                           (released, cell.source.strip()),
-                          cells[solution_index].metadata.get("nbgrader", {}), prelude))
+                          cells[solution_index].metadata.get("nbgrader", {}), []))
+    # The code above each exercise: the instructor's cells, and the helpers given in earlier
+    # exercise cells (a `softmax` beside `sample_top_k`), but none of the exercise functions.
+    exercise_names = {slot.name for slot in slots}
+    for slot in slots:
+        slot.prelude = [(text, names) for text, names in
+                        _trusted_prelude([c for c in cells[:slot.solution_index] if c.cell_type == "code"])
+                        if not names & exercise_names]
     return slots
 
 
@@ -155,7 +161,8 @@ def _trusted_prelude(cells):
     """The imports, functions, classes and constants of the instructor's code cells.
 
     A list of (source, names it binds). The setup cell is left out (it may clone and pip
-    install) and so are imports from course_lib: the sandbox must not hold the references.
+    install) and so is the checker (course_lib.exercises). `prelude_for` later keeps only
+    what an exercise cell uses.
     """
     statements = []
     for cell in cells:
@@ -165,24 +172,26 @@ def _trusted_prelude(cells):
         if tree is None:
             continue
         for node in tree.body:
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and not _imports_course_lib(node):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not _imports_checker(node):
                 names = {(a.asname or a.name).split(".")[0] for a in node.names}
                 statements.append((ast.unparse(node), names))
-            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not _mentions_course_lib(node):
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 statements.append((ast.unparse(node), {node.name}))
-            elif isinstance(node, ast.Assign) and _is_literal(node.value):
-                statements.append((ast.unparse(node), _assigned_names(node)))
+            elif (isinstance(node, ast.Assign) and _is_literal(node.value)
+                  and all(isinstance(t, ast.Name) for t in node.targets)):
+                statements.append((ast.unparse(node), {t.id for t in node.targets}))
     return statements
 
 
-def prelude_for(statements, source):
+def prelude_for(statements, source, exclude=()):
     """The part of the prelude that `source` needs: the statements binding a name it uses.
 
     Importing only what is used keeps the sandbox quick (torch takes seconds to import).
+    Statements binding a name in `exclude` (the exercise itself) are left out.
     """
     needed, kept = _used_names(source), []
     for text, names in reversed(statements):  # a statement may need an earlier one
-        if names & needed:
+        if names & needed and not names & set(exclude):
             kept.append(text)
             needed |= _used_names(text)
     return "\n".join(reversed(kept))
@@ -191,10 +200,6 @@ def prelude_for(statements, source):
 def _used_names(source):
     tree = parse_cell(source)
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
-
-
-def _assigned_names(node):
-    return {n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
 def parse_cell(source):
@@ -211,8 +216,10 @@ def _imports_course_lib(node):
     return any(name.split(".")[0] == "course_lib" for name in names)
 
 
-def _mentions_course_lib(node):
-    return "course_lib" in ast.unparse(node)
+def _imports_checker(node):
+    names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+    names += [f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom) else []
+    return any(name.startswith("course_lib.exercises") for name in names)
 
 
 def _is_literal(node):
@@ -333,19 +340,21 @@ FORBIDDEN_ATTRIBUTES = {"__globals__", "__builtins__", "__subclasses__", "__code
                         "_getframe", "f_back", "f_globals", "f_locals", "gi_frame", "tb_frame", "modules"}
 
 
-def forbidden_use(source, course_lib_names=()):
+def forbidden_use(source, course_lib_objects=None, reference=None):
     """Why this exercise cell may not be graded, or "" if it may.
 
-    course_lib_names: names the notebook's own cells import from course_lib. Using one of
-    them inside an exercise is using course_lib.
+    course_lib_objects: {name: object} that the notebook's own cells import from course_lib.
+    An exercise may use those helpers (a `sigmoid`, another layer), but not the checker and
+    not `reference`, the implementation it is compared against.
     """
     tree = parse_cell(source)
     if tree is None:
         return "the cell is not valid Python (a SyntaxError)"
+    course_lib_objects = course_lib_objects or {}
     defined = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    defined |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
-                if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    defined |= {arg.arg for n in ast.walk(tree) if isinstance(n, ast.arg) for arg in [n]}
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
@@ -355,11 +364,12 @@ def forbidden_use(source, course_lib_names=()):
         elif isinstance(node, ast.Name):
             if node.id in FORBIDDEN_CALLS:
                 return f"it uses {node.id}(), which the grader does not allow in exercise code"
-            if node.id in course_lib_names and node.id not in defined:
-                return (f"it uses `{node.id}` from course_lib (a reference implementation or the "
-                        f"checker); write your own code")
             if "course_lib" in node.id:
                 return "it refers to course_lib; write your own code"
+            if node.id in course_lib_objects and node.id not in defined:
+                problem = _course_lib_use(node, parents, course_lib_objects[node.id], reference)
+                if problem:
+                    return problem
         elif isinstance(node, ast.Attribute):
             if node.attr in FORBIDDEN_ATTRIBUTES:
                 return f"it uses .{node.attr}, which the grader does not allow in exercise code"
@@ -370,15 +380,34 @@ def forbidden_use(source, course_lib_names=()):
     return ""
 
 
-def course_lib_names(solution_nb):
-    """Names that the solution notebook's cells import from course_lib (and `course_lib`)."""
-    names = {"course_lib"}
+def _course_lib_use(node, parents, obj, reference):
+    """Why using this name from course_lib is not allowed here, or ""."""
+    import types
+
+    chain = node.id
+    while isinstance(obj, types.ModuleType):  # follow layers.rnn_forward to the function
+        parent = parents.get(node)
+        if not isinstance(parent, ast.Attribute) or not hasattr(obj, parent.attr):
+            return f"it uses the module `{chain}` from course_lib other than by name"
+        node, obj, chain = parent, getattr(obj, parent.attr), f"{chain}.{parent.attr}"
+    if reference is not None and obj is reference:
+        return (f"it calls `{chain}`, course_lib's reference implementation of this exercise; "
+                f"write your own code")
+    if (getattr(obj, "__module__", "") or "").startswith("course_lib.exercises"):
+        return f"it uses `{chain}`, part of the checker"
+    return ""
+
+
+def course_lib_objects(solution_nb):
+    """{name: object} for every name the solution notebook's cells import from course_lib."""
+    namespace = {}
     for cell in solution_nb.cells:
         tree = parse_cell(cell.source) if cell.cell_type == "code" else None
-        for node in ast.walk(tree) if tree else ():
+        for node in tree.body if tree else ():
             if isinstance(node, (ast.Import, ast.ImportFrom)) and _imports_course_lib(node):
-                names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
+                exec(ast.unparse(node), namespace)  # the instructor's import, in the grader
+    namespace.pop("__builtins__", None)
+    return namespace
 
 
 # ---------------------------------------------------------------------------
@@ -413,9 +442,12 @@ class Sandbox:
             stderr=subprocess.DEVNULL, env=env, cwd=os.getcwd(), start_new_session=True)
         child_conn.close()
 
-    def run(self, source, timeout):
-        """Run a cell's source in the sandbox; returns None, or why it failed."""
-        self.conn.send(("exec", source))
+    def run(self, source, timeout, trusted=False):
+        """Run source in the sandbox; returns None, or why it failed.
+
+        trusted: the instructor's code (the prelude), which may import course_lib.
+        """
+        self.conn.send(("exec", source, TRUSTED_FILENAME if trusted else CELL_FILENAME))
         kind, *rest = self.receive(timeout)
         return None if kind == "ok" else f"{rest[0]}: {rest[1]}"
 
@@ -501,7 +533,7 @@ class RemoteFunction:
 def _child_main():
     """The sandbox's side. Messages from the grader, each answered once:
 
-    ("exec", source)           -> ("ok",) or ("raised", type name, message)
+    ("exec", source, filename) -> ("ok",) or ("raised", type name, message)
     ("reference", name)        -> ("ok",): `name` now calls the grader's reference
     ("call", name, args, kw)   -> ("returned", out, args, kw) or ("raised", type name, message)
     While running learner code the child may send ("call reference", name, args, kw).
@@ -530,7 +562,7 @@ def _child_main():
         kind = message[0]
         try:
             if kind == "exec":
-                exec(compile(message[1], CELL_FILENAME, "exec"), namespace)
+                exec(compile(message[1], message[2], "exec"), namespace)
                 reply = ("ok",)
             elif kind == "reference":
                 namespace[message[1]] = reference(message[1])
@@ -585,13 +617,13 @@ def _block_course_lib():
 # Scoring the exercises
 
 
-def score_exercise(slot, slots, submission_source, seed, course_lib_names_, time_limit=60):
+def score_exercise(slot, slots, submission_source, seed, course_lib_objects_, time_limit=60):
     """An ExerciseGrade for one exercise, from the source of its cell."""
     from . import exercises
 
     ex = exercises.get(slot.exercise_id)
     grade = ExerciseGrade(slot.exercise_id, ex.points)
-    reason = forbidden_use(submission_source, course_lib_names_)
+    reason = forbidden_use(submission_source, course_lib_objects_, ex.reference)
     if reason:
         grade.status, grade.reason = "forbidden", reason
         return grade
@@ -600,7 +632,8 @@ def score_exercise(slot, slots, submission_source, seed, course_lib_names_, time
                if s.solution_index < slot.solution_index}
     sandbox = Sandbox(references=earlier)
     try:
-        problem = sandbox.run(prelude_for(slot.prelude, submission_source), time_limit)
+        prelude = prelude_for(slot.prelude, submission_source, exclude=[slot.name, *earlier])
+        problem = sandbox.run(prelude, time_limit, trusted=True)
         for name in earlier:
             sandbox.bind_reference(name)
         if problem is None:
@@ -731,13 +764,13 @@ def grade_notebook(path, seed, timeout=600, cell_timeout=300, solution_path=None
     result.warnings += unexpected_cells(nb, slots, found)
     if run:
         result.execution = execute(nb, SOLUTIONS.parent, timeout, cell_timeout)
-    names = course_lib_names(solution_nb)
+    objects = course_lib_objects(solution_nb)
     for k, slot in enumerate(slots):
         solution, _, problem = found[slot.name]
         if problem:
             result.exercises[k].status, result.exercises[k].reason = "missing", problem
             continue
-        result.exercises[k] = score_exercise(slot, slots, _source(nb.cells[solution]), seed, names,
+        result.exercises[k] = score_exercise(slot, slots, _source(nb.cells[solution]), seed, objects,
                                              sandbox_timeout)
     return result
 

@@ -291,7 +291,7 @@ def test_endless_loops_are_stopped(tmp_path):
 # Running the notebook: a small notebook of two exercises
 
 
-def small_notebooks(tmp_path, extra_cells=()):
+def small_notebooks(tmp_path, extra_cells=(), edit_solution=None):
     """A solution notebook with 07's one_hot and greedy_decode, and its solved copy with extra cells."""
     md = nbformat.v4.new_markdown_cell
     code = nbformat.v4.new_code_cell
@@ -306,6 +306,8 @@ def small_notebooks(tmp_path, extra_cells=()):
         one_hot, check_one_hot, greedy, check_greedy,
         code('print(greedy_decode(one_hot([1, 0], 2), ["a", "b"]))'),
     ])
+    if edit_solution:
+        edit_solution(nb)
     solution_path = tmp_path / "solutions" / "07_small.ipynb"
     solution_path.parent.mkdir()
     nbformat.write(nb, solution_path)
@@ -363,3 +365,21 @@ def test_learner_version_of_a_check_cell_is_recognised():
     for slot in slots:
         assert unsolved.cells[slot.check_index].source.strip() in slot.check_sources
         assert strip_solution(solved.cells[slot.check_index].source).strip() == slot.check_sources[0]
+
+
+def test_course_lib_helpers_are_allowed_but_not_the_exercise_reference(tmp_path):
+    """The notebook imports `layers`: another exercise may use layers.one_hot, one_hot may not."""
+    def with_layers(nb):
+        nb.cells[1].source += "\nfrom course_lib import layers"
+    path, solution_path = small_notebooks(tmp_path, edit_solution=with_layers)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[cell_index(nb, "one_hot")].source = (
+        "def one_hot(ids, vocab_size):\n    return layers.one_hot(ids, vocab_size)\n")
+    nb.cells[cell_index(nb, "greedy_decode")].source = (
+        "def greedy_decode(logits, chars):\n"
+        "    picks = layers.one_hot(np.argmax(logits, axis=-1), len(chars))  # a course_lib helper\n"
+        "    return ''.join(chars[i] for i in picks.argmax(axis=-1))\n")
+    nbformat.write(nb, path)
+    result, by_name = graded(path, solution_path=solution_path)
+    assert by_name["one_hot"].status == "forbidden" and "reference implementation" in by_name["one_hot"].reason
+    assert by_name["greedy_decode"].earned == 1, by_name["greedy_decode"]
