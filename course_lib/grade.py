@@ -36,6 +36,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -593,10 +594,12 @@ def _describe_error(err):
 def _block_course_lib():
     """Make `import course_lib` fail when learner code asks for it.
 
-    Unpickling the arguments may import course_lib classes (a model passed as an argument),
-    so imports are refused only when learner code is on the stack.
+    The notebook's own code (the prelude) may import course_lib helpers, and unpickling the
+    arguments may import course_lib classes (a model passed as an argument), so imports are
+    refused only when learner code is on the stack.
     """
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+    if str(ROOT) not in sys.path:  # the notebook's own code may import course_lib helpers
+        sys.path.append(str(ROOT))
 
     class BlockCourseLib:
         @staticmethod
@@ -762,8 +765,9 @@ def grade_notebook(path, seed, timeout=600, cell_timeout=300, solution_path=None
 
     found = locate(nb, slots)
     result.warnings += unexpected_cells(nb, slots, found)
-    if run:
-        result.execution = execute(nb, SOLUTIONS.parent, timeout, cell_timeout)
+    if run:  # in an empty folder, so that whatever the notebook writes stays out of the repository
+        with tempfile.TemporaryDirectory(prefix="grade-") as folder:
+            result.execution = execute(nb, folder, timeout, cell_timeout)
     objects = course_lib_objects(solution_nb)
     for k, slot in enumerate(slots):
         solution, _, problem = found[slot.name]
