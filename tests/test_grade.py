@@ -383,3 +383,13 @@ def test_course_lib_helpers_are_allowed_but_not_the_exercise_reference(tmp_path)
     result, by_name = graded(path, solution_path=solution_path)
     assert by_name["one_hot"].status == "forbidden" and "reference implementation" in by_name["one_hot"].reason
     assert by_name["greedy_decode"].earned == 1, by_name["greedy_decode"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb")),
+                         ids=lambda p: p.name)
+def test_every_solution_notebook_earns_full_marks_on_hidden_cases(path):
+    """The worked solutions pass the hidden cases too, and the grader copes with every notebook."""
+    result, by_name = graded(path)
+    assert result.possible == sum(ex.points for ex in exercises.all_exercises(path.name[:2])) > 0
+    assert result.earned == result.possible, grade.table([result])
