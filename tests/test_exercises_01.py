@@ -272,13 +272,17 @@ def test_one_hot_and_step_forward_correct_attempts_pass():
     assert_passes("01.rnn_step_forward", rnn_step_forward)
 
 
+def first_array(case):
+    """The first array among a case's arguments (inside a dict of gradients, if need be)."""
+    first = case.args[0]
+    return np.asarray(next(iter(first.values())) if isinstance(first, dict) else first)
+
+
 @pytest.mark.parametrize("exercise_id", ["01.softmax_cross_entropy", "01.rnn_step_backward",
                                          "01.rnn_backward", "01.clip_grad_norm",
                                          "01.sample_with_temperature"])
 def test_hidden_cases_differ_from_the_notebook_cases(exercise_id):
     # A different seed must give different cases, or "hidden" tests would be the visible ones.
     ex = get(exercise_id)
-    first, second = ex.cases(np.random.default_rng(0)), ex.cases(np.random.default_rng(1))
-    assert any(not np.array_equal(np.asarray(a.args[0] if not isinstance(a.args[0], dict) else list(a.args[0].values())[0]),
-                                  np.asarray(b.args[0] if not isinstance(b.args[0], dict) else list(b.args[0].values())[0]))
-               for a, b in zip(first, second))
+    visible, hidden = ex.cases(np.random.default_rng(0)), ex.cases(np.random.default_rng(1))
+    assert any(not np.array_equal(first_array(a), first_array(b)) for a, b in zip(visible, hidden))
