@@ -63,10 +63,10 @@ def heatmap(matrix, row_labels=None, col_labels=None, ax=None, title=None, cmap=
     image = ax.imshow(matrix, cmap=cmap, aspect="auto", interpolation="nearest", **kwargs)
     if col_labels is not None:
         ax.set_xticks(range(cols))
-        ax.set_xticklabels([_visible(c) for c in col_labels])
+        ax.set_xticklabels([visible_char(c) for c in col_labels])
     if row_labels is not None:
         ax.set_yticks(range(rows))
-        ax.set_yticklabels([_visible(r) for r in row_labels])
+        ax.set_yticklabels([visible_char(r) for r in row_labels])
     if title:
         ax.set_title(title)
     if xlabel:
@@ -93,7 +93,7 @@ def attention_heatmap(weights, source_tokens, target_tokens, ax=None, title="att
                    cmap="viridis", center=None, xlabel="source", ylabel="output")
 
 
-def _visible(ch):
+def visible_char(ch):
     """Make whitespace characters visible as tick labels."""
     return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(ch, ch)
 
