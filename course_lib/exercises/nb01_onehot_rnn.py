@@ -111,7 +111,7 @@ def _stable_log_probs(logits_flat):
 
 
 def _loss_and_grad(probs, log_probs, targets, valid, n):
-    """Mean of -log p[target] over the valid positions, divided by n, and its gradient."""
+    """The sum of -log p[target] over the valid positions divided by n, and its gradient."""
     rows = np.arange(len(targets))
     loss = -(log_probs[rows, targets] * valid).sum() / n
     dlogits = probs.copy()
