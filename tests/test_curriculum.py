@@ -61,3 +61,16 @@ def test_where_to_go_next():
     text = CURRICULUM.split("## Where to go next", 1)[1].split("## References", 1)[0]
     for topic in ("Transformers", "S4", "Mamba", "Linear recurrences"):
         assert topic in text
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_estimated_time_matches_the_notebook(name):
+    import nbformat
+
+    path = ROOT / "notebooks" / "solutions" / f"{name}.ipynb"
+    if not path.exists():
+        pytest.skip(f"{name} is not written yet (test_every_listed_notebook_exists fails for it)")
+    first = nbformat.read(path, as_version=4).cells[0].source
+    stated = re.search(r"\*\*Estimated time:\*\* (.+?)(?:\.|;| \*\*|$)", first, re.MULTILINE)
+    assert stated, f"{name}'s first cell gives no **Estimated time:**"
+    assert f"**Estimated time:** {stated.group(1)}." in sections()[name[:2]]
