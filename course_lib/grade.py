@@ -354,7 +354,7 @@ def forbidden_use(source, course_lib_objects=None, reference=None):
     course_lib_objects = course_lib_objects or {}
     defined = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    defined |= {arg.arg for n in ast.walk(tree) if isinstance(n, ast.arg) for arg in [n]}
+    defined |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}  # parameters
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -635,7 +635,8 @@ def score_exercise(slot, slots, submission_source, seed, course_lib_objects_, ti
                if s.solution_index < slot.solution_index}
     sandbox = Sandbox(references=earlier)
     try:
-        prelude = prelude_for(slot.prelude, submission_source, exclude=[slot.name, *earlier])
+        unsafe = [name for name, obj in course_lib_objects_.items() if _holds(obj, ex.reference)]
+        prelude = prelude_for(slot.prelude, submission_source, exclude=[slot.name, *earlier, *unsafe])
         problem = sandbox.run(prelude, time_limit, trusted=True)
         for name in earlier:
             sandbox.bind_reference(name)
@@ -660,6 +661,15 @@ def score_exercise(slot, slots, submission_source, seed, course_lib_objects_, ti
     if not report.passed:
         grade.reason = _reason(report)
     return grade
+
+
+def _holds(obj, reference):
+    """Whether obj is the reference or a module holding it: the sandbox must not get it."""
+    import types
+
+    if obj is reference:
+        return True
+    return isinstance(obj, types.ModuleType) and any(value is reference for value in vars(obj).values())
 
 
 def _reason(report):

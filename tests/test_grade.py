@@ -384,6 +384,13 @@ def test_course_lib_helpers_are_allowed_but_not_the_exercise_reference(tmp_path)
     assert by_name["one_hot"].status == "forbidden" and "reference implementation" in by_name["one_hot"].reason
     assert by_name["greedy_decode"].earned == 1, by_name["greedy_decode"]
 
+    # Shadowing the name hides it from the static check, but the sandbox never gets the module.
+    nb.cells[cell_index(nb, "one_hot")].source = (
+        "layers = layers\ndef one_hot(ids, vocab_size):\n    return layers.one_hot(ids, vocab_size)\n")
+    nbformat.write(nb, path)
+    result, by_name = graded(path, solution_path=solution_path)
+    assert by_name["one_hot"].earned == 0 and "NameError" in by_name["one_hot"].reason, by_name["one_hot"]
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb")),
