@@ -157,7 +157,8 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         np.multiply(o, tanh_cs[t], out=hs[t + 1])
 
     cache = (x_tm, hs, cs, tanh_cs, acts, W_ih, W_hh)
-    return hs[1:].transpose(1, 0, 2), cs[T].copy(), cache
+    # Copies, not views: changing the returned arrays in place must not corrupt the cache.
+    return np.ascontiguousarray(hs[1:].transpose(1, 0, 2)), cs[T].copy(), cache
 
 
 def lstm_backward(dhs, cache, dc_last=None):

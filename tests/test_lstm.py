@@ -197,6 +197,19 @@ def test_float32_stays_float32_and_close_to_float64():
         np.testing.assert_allclose(g32, g64, atol=1e-4)
 
 
+def test_changing_the_outputs_does_not_corrupt_the_backward_pass():
+    rng = np.random.default_rng(7)
+    inputs = random_lstm(rng, 2, 4, 3, 5)
+    dhs = rng.normal(size=(2, 4, 5))
+    hs, c, cache = lstm_forward(*inputs)
+    expected = lstm_backward(dhs, cache)
+    hs, c, cache = lstm_forward(*inputs)
+    hs *= 0.0  # e.g. a dropout mask applied in place
+    c *= 0.0
+    for got, want in zip(lstm_backward(dhs, cache), expected):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_forward_does_not_change_its_inputs():
     rng = np.random.default_rng(6)
     inputs = random_lstm(rng, 2, 3, 4, 5)
