@@ -115,7 +115,10 @@ def test_widget_runs_headless_and_shows_the_static_example(capsys):
     from course_lib.attention import Seq2Seq
     torch.manual_seed(0)
     model = Seq2Seq(attention="additive", hidden_size=8)
-    tr.translation_widget(model, example="21 nov 2026")
+    ui = tr.translation_widget(model, example="21 nov 2026")
     out = capsys.readouterr().out
     assert "'21 nov 2026' -> " in out
+    box = ui.children[0]
+    box.value = "1 Jan 2000"  # typing in the box translates again (printed: no frontend here)
+    assert "'1 jan 2000' -> " in capsys.readouterr().out
     assert tr.show_translation(Seq2Seq(hidden_size=8), "???") == ""
