@@ -4,6 +4,11 @@
     (b) course_lib.lstm.lstm_forward / lstm_backward (NumPy)
     (c) a hand-written PyTorch cell loop with autograd
 
+On an x86 CPU, torch.nn.LSTM runs oneDNN's fused LSTM kernel (aten::mkldnn_rnn_layer and
+its backward), which can beat even the plain matmuls of the layer done one by one. So one
+more row shows torch.nn.LSTM with oneDNN switched off (torch.backends.mkldnn.flags), where
+torch runs its own step loop of matmuls, as the NumPy code does.
+
 Shape: batch 64, 100 time steps, input 64, hidden 256, float32. The script also
 measures this machine's float32 matmul throughput, two ways:
     - "layer matmuls": exactly the matmuls an LSTM layer needs (same shapes, same
@@ -57,6 +62,18 @@ def make_torch_lstm(x, h0, c0, W_ih, W_hh, b_ih, b_hh, dhs):
         x_t.grad = None
         out, _ = lstm(x_t, (h0_t, c0_t))
         out.backward(dhs_t)
+
+    return run
+
+
+def make_torch_lstm_without_onednn(*args):
+    import torch
+
+    run_with_onednn = make_torch_lstm(*args)
+
+    def run():
+        with torch.backends.mkldnn.flags(enabled=False):
+            run_with_onednn()
 
     return run
 
@@ -135,6 +152,7 @@ def make_layer_matmuls(x, h0, c0, W_ih, W_hh, b_ih, b_hh, dhs):
 
 IMPLEMENTATIONS = {
     "torch.nn.LSTM": make_torch_lstm,
+    "  without oneDNN": make_torch_lstm_without_onednn,
     "course_lib NumPy": make_numpy_lstm,
     "torch cell loop": make_torch_loop,
     "layer matmuls only": make_layer_matmuls,
