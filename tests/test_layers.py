@@ -238,3 +238,36 @@ def test_char_rnn_learns_a_repeated_word():
     assert evaluate(model, ids[2000:]) == pytest.approx(history.best_val_loss, abs=1e-6)
     sample = vocab.decode(model.sample(vocab.encode("hello "), 12, temperature=0.5))
     assert "world" in sample
+
+
+# --- the benchmark's min-char-rnn baseline is a correct RNN too ----------------------
+
+def load_min_char_rnn():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "min_char_rnn.py"
+    spec = importlib.util.spec_from_file_location("min_char_rnn", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_min_char_rnn_baseline_gradients_and_loss():
+    # A fair comparison needs a correct baseline: its gradients pass the same check as
+    # ours, and as a CharRNN it gives the same loss.
+    baseline = load_min_char_rnn().MinCharRNN(vocab_size=7, hidden_size=5, seed=0)
+    rng = np.random.default_rng(0)
+    for p in baseline.params.values():
+        p += rng.normal(size=p.shape) * 0.3  # away from the tiny initial weights
+    inputs, targets = list(rng.integers(0, 7, size=9)), list(rng.integers(0, 7, size=9))
+    hprev = rng.normal(size=(5, 1)) * 0.5
+    loss, grads, _ = baseline.loss_fun(inputs, targets, hprev)
+    assert max(float(np.abs(g).max()) for g in grads.values()) < 5  # clipping did nothing here
+    errors = grad_check(lambda: baseline.loss_fun(inputs, targets, hprev)[0], baseline.params, grads,
+                        num_checks=15, rng=rng)
+    assert max(errors.values()) < TOL, errors
+
+    model = baseline.as_char_rnn()
+    mean_loss, _ = model.loss(np.array([inputs]), np.array([targets]), hprev.T)
+    assert mean_loss == pytest.approx(loss / len(inputs), abs=1e-12)
