@@ -1,6 +1,7 @@
 """Grade learner notebooks.
 
     python -m course_lib.grade SUBMISSION.ipynb [...] [--json out.json] [--timeout S]
+                               [--cell-timeout S] [--seed N] [--no-run]
 
 For each submission:
 1. find its solution notebook (notebooks/solutions/NN_*.ipynb, by the NN of the file name)
@@ -9,26 +10,32 @@ For each submission:
 2. run it top to bottom in a fresh kernel with nbclient (per-cell and total timeouts,
    errors allowed), to report which cells fail. Nothing computed there counts for a grade;
 3. score each exercise with hidden test cases: `check(exercise_id, fn, seed=<secret>)`
-   with a seed the check cells never use.
+   with a seed the check cells never use ($COURSE_GRADE_SEED, --seed, or a random one,
+   which the report gives so that a grade can be reproduced).
 
 Why a grade cannot be forged: the grader never looks at outputs, never trusts anything the
 learner's kernel computed, and takes points from the exercise registry, not the metadata.
 Only the source of the exercise cell is used. It is read (the `ast`) for any use of
-course_lib or of tools that reach into other modules, which earns 0; then it runs in a
-separate Python process that does not have course_lib's reference implementations
-(`Sandbox`). The grader process holds the references and calls the learner's function in
-the sandbox through a pipe, so the learner's code cannot see or patch what it is compared
-against. An exercise that calls an earlier exercise of the notebook gets the reference of
-that earlier exercise as a black box (the call comes back through the pipe), as in the
-notebook. Helpers the exercise needs must be defined in its own cell or in a cell of the
-original notebook (its imports, functions and classes are run in the sandbox first).
+course_lib's checker or of this exercise's reference, and of tools that reach into other
+modules (importlib, sys.modules, __globals__, ...), which earns 0. Then it runs in a
+separate Python process (`Sandbox`) that holds neither the checker nor the reference, and
+where learner code cannot import course_lib. The grader process keeps the reference and
+calls the learner's function in the sandbox through a pipe, so the learner's code can
+neither see nor patch what it is compared against. The sandbox isolates memory, not the
+file system: it is a defence against forged grades, not against hostile code; run the
+grader as a user who can do no harm.
+
+What the sandbox runs before the exercise cell: the imports, functions, classes and
+constants of the solution notebook's own cells above it (including the helpers given in
+earlier exercise cells, a `softmax` beside `sample_top_k`), keeping only what the cell uses.
+An exercise that calls an earlier exercise gets that exercise's reference as a black box
+(the call comes back through the pipe), as check_and_use gives it in the notebook.
 
 The run always finishes: an invalid file, a deleted cell, an endless loop, sys.exit() or a
 crash of the kernel or of the sandbox each become a reason in the report.
 """
 import argparse
 import ast
-import io
 import json
 import os
 import pickle
@@ -37,6 +44,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -49,6 +57,7 @@ CELL_FILENAME = "<your exercise cell>"  # the learner's code runs under this nam
 TRUSTED_FILENAME = "<the notebook's own code>"
 CHECK_LINE = re.compile(r"""^\s*(\w+)\s*=\s*check_and_use\(\s*["'](\d\d)\.(\w+)["']\s*,\s*(\w+)\s*\)\s*$""")
 GRADED_KEYS = ("grade", "grade_id", "locked", "points", "solution")  # nbgrader may add others
+KILL_GRACE = 60  # seconds past a notebook's time limit before its kernel is killed
 
 
 # ---------------------------------------------------------------------------
@@ -703,9 +712,14 @@ def execute(nb, cwd, timeout, cell_timeout):
                             kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
     result = {"cells_run": 0, "errors": [], "timed_out": False, "kernel_died": False, "seconds": 0.0}
     start, index = None, None
+    # Interrupting a cell at its time limit normally ends it; a kernel that ignores interrupts
+    # (or a client that waits for nothing) is killed, so that the run always finishes.
+    watchdog = threading.Timer(timeout + KILL_GRACE, _kill_kernel, args=(client, result))
+    watchdog.daemon = True
     try:
         with client.setup_kernel():
             start = time.monotonic()  # the time limit is for the cells, not the kernel's start
+            watchdog.start()
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -735,8 +749,18 @@ def execute(nb, cwd, timeout, cell_timeout):
         result["errors"].append({"cell": index, "error": "the kernel died"})
     except Exception as err:  # a kernel that will not start, a broken connection, ...
         result["errors"].append({"cell": None, "error": f"{type(err).__name__}: {err}"[:300]})
+    finally:
+        watchdog.cancel()
     result["seconds"] = round(time.monotonic() - start, 1) if start else 0.0
     return result
+
+
+def _kill_kernel(client, result):
+    process = getattr(getattr(client.km, "provisioner", None), "process", None)
+    if process is not None:
+        result["timed_out"] = True
+        result["errors"].append({"cell": None, "error": "the kernel stopped answering and was killed"})
+        process.kill()
 
 
 # ---------------------------------------------------------------------------
@@ -835,6 +859,7 @@ def main(argv=None):
         parser.error("seed 0 is the one the check cells use; pick another")
     results = [grade_notebook(path, seed, args.timeout, args.cell_timeout, run=not args.no_run)
                for path in args.submissions]
+    print(f"hidden test cases from seed {seed} (--seed {seed} reproduces these grades)\n")
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n",

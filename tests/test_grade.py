@@ -337,6 +337,17 @@ def test_the_notebook_has_a_total_time_limit(tmp_path):
     assert result.earned == 2
 
 
+@pytest.mark.slow
+def test_a_kernel_that_ignores_interrupts_is_killed(tmp_path, monkeypatch):
+    monkeypatch.setattr(grade, "KILL_GRACE", 3)
+    cell = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    path, solution_path = small_notebooks(tmp_path, [cell])
+    result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=30, timeout=10)
+    assert result.execution["kernel_died"] and result.execution["timed_out"], result.execution
+    assert "the kernel stopped answering and was killed" in str(result.execution["errors"])
+    assert result.earned == 2
+
+
 # ---------------------------------------------------------------------------
 # The command line
 
