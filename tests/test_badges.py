@@ -22,7 +22,7 @@ def badge_targets(text):
 
 
 def notebooks():
-    return sorted(ROOT.glob("notebooks/**/[0-9][0-9]_*.ipynb"))
+    return sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")) + sorted(ROOT.glob("notebooks/solutions/[0-9][0-9]_*.ipynb"))
 
 
 def check_targets(targets, where):
