@@ -160,6 +160,12 @@ def read_slots(solution_nb):
     return slots
 
 
+def written_answers(solution_nb):
+    """The nbgrader metadata of the markdown answers that an instructor grades by hand."""
+    return [cell.metadata["nbgrader"] for cell in solution_nb.cells
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")]
+
+
 def _previous_code_index(cells, i):
     for j in range(i - 1, -1, -1):
         if cells[j].cell_type == "code":
@@ -799,6 +805,8 @@ def grade_notebook(path, seed, timeout=600, cell_timeout=300, solution_path=None
 
     found = locate(nb, slots)
     result.warnings += unexpected_cells(nb, slots, found)
+    result.warnings += [f"{meta['grade_id']} ({meta.get('points', 0)} points) is a written answer: grade it by hand"
+                        for meta in written_answers(solution_nb)]
     if run:  # in an empty folder, so that whatever the notebook writes stays out of the repository
         with tempfile.TemporaryDirectory(prefix="grade-") as folder:
             result.execution = execute(nb, folder, timeout, cell_timeout)

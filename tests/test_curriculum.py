@@ -74,3 +74,14 @@ def test_estimated_time_matches_the_notebook(name):
     stated = re.search(r"\*\*Estimated time:\*\* (.+?)(?:\.|;| \*\*|$)", first, re.MULTILINE)
     assert stated, f"{name}'s first cell gives no **Estimated time:**"
     assert f"**Estimated time:** {stated.group(1)}." in sections()[name[:2]]
+
+
+def test_written_answers_are_listed_with_their_points():
+    """Markdown answers graded by hand (nbgrader grade=True) are not in the registry: list them too."""
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "markdown" and meta.get("grade"):
+                assert f"`{meta['grade_id']}` ({meta['points']} points)" in sections()[path.name[:2]], meta
