@@ -9,6 +9,7 @@ The solution notebooks are the one source of truth. This tool:
   points taken from the exercise registry;
 - writes each check cell in its canonical form, with a hidden test for nbgrader;
 - strips outputs;
+- writes the README's table of notebooks with their badges;
 - and writes the learner version, in which each `### BEGIN SOLUTION` ...
   `### END SOLUTION` block becomes `# YOUR CODE HERE` / `raise NotImplementedError()`
   and each hidden-test block disappears, as nbgrader's generate_assignment does.
@@ -199,15 +200,41 @@ def render(nb):
 
 
 def planned_files():
-    """{path: text} for every notebook this tool writes."""
-    files = {}
+    """{path: text} for every file this tool writes: the notebooks and README.md."""
+    files, solutions = {}, {}
     for path in solution_paths():
         source = nbformat.read(path, as_version=4)
-        solution = normalise_solution(source, path)
-        files[path] = render(solution)
+        solutions[path] = normalise_solution(source, path)
+        files[path] = render(solutions[path])
         learner_path = NOTEBOOKS / path.name
-        files[learner_path] = render(learner_version(solution, learner_path))
+        files[learner_path] = render(learner_version(solutions[path], learner_path))
+    readme = readme_text(solutions)
+    if readme is not None:
+        files[ROOT / "README.md"] = readme
     return files
+
+
+README_START, README_END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+
+
+def readme_text(solutions):
+    """README.md with its notebook table (titles and launch badges) written afresh.
+
+    solutions: {solution path: normalised notebook}. The table sits between two
+    HTML comments, so the rest of the README is prose that people edit by hand.
+    """
+    path = ROOT / "README.md"
+    readme = path.read_text(encoding="utf-8") if path.exists() else ""
+    if README_START not in readme or README_END not in readme:
+        return None
+    rows = ["| # | notebook | launch |", "|---|---|---|"]
+    for path, nb in solutions.items():
+        number, title = nb.cells[0].source.split("\n", 1)[0][2:].split(" · ", 1)
+        learner = (NOTEBOOKS / path.name).relative_to(ROOT)
+        rows.append(f"| {number} | [{title}]({learner.as_posix()}) | {badges(learner)} |")
+    head, rest = readme.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    return f"{head}{README_START}\n" + "\n".join(rows) + f"\n{README_END}{tail}"
 
 
 def main(argv=None):
@@ -222,11 +249,11 @@ def main(argv=None):
             print("out of date; run `python -m course_lib.release`:")
             print("\n".join(f"  {path.relative_to(ROOT)}" for path in stale))
             return 1
-        print(f"all {len(files)} notebooks are up to date.")
+        print(f"all {len(files)} files are up to date.")
         return 0
     for path in stale:
         path.write_text(files[path], encoding="utf-8")
-    print(f"{len(files)} notebooks; rewrote {len(stale)}.")
+    print(f"{len(files)} files (notebooks and README.md); rewrote {len(stale)}.")
     return 0
 
 

@@ -68,16 +68,25 @@ class History:
 
 
 class LivePlot:
-    """A loss plot that redraws in place in Jupyter, and prints text lines elsewhere."""
+    """A loss plot that redraws in place in Jupyter, and prints text lines elsewhere.
 
-    def __init__(self, title="loss"):
+    Redraws are at least `min_interval` seconds apart: each one sends a whole PNG to
+    the browser, and many in a row slow training and flood the notebook's messages.
+    """
+
+    def __init__(self, title="loss", min_interval=2.0):
         self.title = title
+        self.min_interval = min_interval
         self.handle = None
+        self.last_draw = -math.inf
         self.in_notebook = _in_notebook()
 
-    def update(self, history):
+    def update(self, history, final=False):
         if not self.in_notebook:
             return  # train_loop prints a text line at each evaluation instead
+        if not final and time.perf_counter() - self.last_draw < self.min_interval:
+            return
+        self.last_draw = time.perf_counter()
         import matplotlib.pyplot as plt
         from IPython.display import display
 
@@ -129,6 +138,8 @@ def train_loop(step_fn, eval_fn=None, steps=1000, seconds=None, eval_every=100,
             break
     bar.close()
     history.seconds = time.perf_counter() - start
+    if plot is not None:
+        plot.update(history, final=True)
     return history
 
 

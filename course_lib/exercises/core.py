@@ -290,10 +290,14 @@ def compare_value(name, got, expected, atol, rtol):
     else:
         ok = np.array_equal(arr, exp)
     if not ok:
-        diff = np.abs(arr.astype(np.float64) - exp.astype(np.float64))
-        where = np.unravel_index(np.nanargmax(diff), diff.shape) if diff.ndim else ()
+        with np.errstate(all="ignore"):
+            diff = np.atleast_1d(np.abs(arr.astype(np.float64) - exp.astype(np.float64)))
+        diff[np.isnan(diff)] = np.inf  # NaN where the reference has a number counts as far off
+        if arr.ndim == 0:
+            return f"{name} is {arr.item():.6g}, expected {exp.item():.6g}"
+        where = np.unravel_index(np.argmax(diff), diff.shape)
         return (f"{name} has the right shape but wrong values: largest difference "
-                f"{float(np.nanmax(diff)):.3g} at index {tuple(int(i) for i in where)}")
+                f"{float(diff.max()):.3g} at index {tuple(int(i) for i in where)}")
     return None
 
 
