@@ -57,17 +57,8 @@ def graded(path, **kwargs):
 
 
 # ---------------------------------------------------------------------------
-# Solved and unsolved (the solved notebooks: test_every_solution_notebook_earns_full_marks...)
-
-
-@pytest.mark.slow
-def test_unsolved_notebook_runs_and_earns_nothing_and_says_why(tmp_path):
-    result, by_name = graded(UNSOLVED, run=True, cell_timeout=120, timeout=300)
-    assert result.execution["errors"] == [] and not result.execution["kernel_died"], result.execution
-    assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED, 4).cells)
-    assert (result.earned, result.possible) == (0, 4)
-    assert all(ex.status == "not attempted" for ex in by_name.values())
-    assert "NotImplementedError" in by_name["one_hot"].reason
+# Solved and unsolved (the solved notebooks: test_every_solution_notebook_earns_full_marks...;
+# the unsolved 07 run in a kernel: TestRunningInAKernel)
 
 
 def test_one_solved_exercise_earns_its_points(tmp_path):
@@ -311,34 +302,42 @@ def small_notebooks(tmp_path, extra_cells=(), edit_solution=None):
 
 
 @pytest.mark.slow
-def test_bad_cells_in_the_kernel_are_reported_and_grading_goes_on(tmp_path):
-    bad_cells = ["while True:\n    pass", "import sys\nsys.exit(1)", "print('still running')",
-                 "import os\nos.kill(os.getpid(), 9)"]
-    path, solution_path = small_notebooks(tmp_path, bad_cells)
-    result, by_name = graded(path, run=True, solution_path=solution_path, cell_timeout=10, timeout=120)
-    errors = {e["cell"]: e["error"] for e in result.execution["errors"]}
-    assert errors == {6: "timed out after 10 s (interrupted)", 7: "SystemExit: 1", 9: "the kernel died"}, errors
-    assert result.execution["kernel_died"]
-    assert (result.earned, result.possible) == (2, 2)
+class TestRunningInAKernel:
+    """The tests that start a kernel. A class, so that `pytest -n 2 --dist loadscope` can run
+    them on one worker while the rest of this file runs on the other."""
 
+    def test_unsolved_notebook_runs_and_earns_nothing_and_says_why(self, tmp_path):
+        result, by_name = graded(UNSOLVED, run=True, cell_timeout=120, timeout=300)
+        assert result.execution["errors"] == [] and not result.execution["kernel_died"], result.execution
+        assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED, 4).cells)
+        assert (result.earned, result.possible) == (0, 4)
+        assert all(ex.status == "not attempted" for ex in by_name.values())
+        assert "NotImplementedError" in by_name["one_hot"].reason
 
-@pytest.mark.slow
-def test_the_notebook_has_a_total_time_limit(tmp_path):
-    path, solution_path = small_notebooks(tmp_path, ["import time\ntime.sleep(5)"] * 3)
-    result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=30, timeout=8)
-    assert result.execution["timed_out"] and "used up its 8 s" in str(result.execution["errors"])
-    assert result.earned == 2
+    def test_bad_cells_in_the_kernel_are_reported_and_grading_goes_on(self, tmp_path):
+        bad_cells = ["while True:\n    pass", "import sys\nsys.exit(1)", "print('still running')",
+                     "import os\nos.kill(os.getpid(), 9)"]
+        path, solution_path = small_notebooks(tmp_path, bad_cells)
+        result, by_name = graded(path, run=True, solution_path=solution_path, cell_timeout=10, timeout=120)
+        errors = {e["cell"]: e["error"] for e in result.execution["errors"]}
+        assert errors == {6: "timed out after 10 s (interrupted)", 7: "SystemExit: 1", 9: "the kernel died"}, errors
+        assert result.execution["kernel_died"]
+        assert (result.earned, result.possible) == (2, 2)
 
+    def test_the_notebook_has_a_total_time_limit(self, tmp_path):
+        path, solution_path = small_notebooks(tmp_path, ["import time\ntime.sleep(5)"] * 3)
+        result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=30, timeout=8)
+        assert result.execution["timed_out"] and "used up its 8 s" in str(result.execution["errors"])
+        assert result.earned == 2
 
-@pytest.mark.slow
-def test_a_kernel_that_ignores_interrupts_is_killed(tmp_path, monkeypatch):
-    monkeypatch.setattr(grade, "KILL_GRACE", 3)
-    cell = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
-    path, solution_path = small_notebooks(tmp_path, [cell])
-    result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=30, timeout=10)
-    assert result.execution["kernel_died"] and result.execution["timed_out"], result.execution
-    assert "the kernel stopped answering and was killed" in str(result.execution["errors"])
-    assert result.earned == 2
+    def test_a_kernel_that_ignores_interrupts_is_killed(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(grade, "KILL_GRACE", 3)
+        cell = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+        path, solution_path = small_notebooks(tmp_path, [cell])
+        result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=30, timeout=10)
+        assert result.execution["kernel_died"] and result.execution["timed_out"], result.execution
+        assert "the kernel stopped answering and was killed" in str(result.execution["errors"])
+        assert result.earned == 2
 
 
 # ---------------------------------------------------------------------------
