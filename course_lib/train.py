@@ -122,7 +122,9 @@ def train_loop(step_fn, eval_fn=None, steps=1000, seconds=None, eval_every=100,
     history = History()
     plot = LivePlot(desc) if live_plot else None
     start = time.perf_counter()
-    bar = tqdm(total=steps, desc=desc, leave=True, disable=not verbose)
+    # One refresh a second at most: each refresh is a message to the notebook, and
+    # thousands of them slow the kernel down on a small machine.
+    bar = tqdm(total=steps, desc=desc, leave=True, disable=not verbose, mininterval=1.0)
     step = 0
     for step in range(1, steps + 1):
         loss = float(step_fn(step))
@@ -133,7 +135,7 @@ def train_loop(step_fn, eval_fn=None, steps=1000, seconds=None, eval_every=100,
         if step % eval_every == 0 or step == steps or out_of_time:
             _evaluate(history, step, eval_fn, on_eval, bar, plot, verbose)
         if bar.n % 10 == 0:
-            bar.set_postfix(loss=f"{np.mean(history.train_loss[-50:]):.3f}")
+            bar.set_postfix(loss=f"{np.mean(history.train_loss[-50:]):.3f}", refresh=False)
         if out_of_time:
             break
     bar.close()
