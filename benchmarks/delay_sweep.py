@@ -16,7 +16,7 @@ from course_lib.memory_tasks import DELAY_SETTINGS, delay_sweep, delay_table
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", default="rnn,gru,lstm")
-    parser.add_argument("--delays", default="10,20,30")
+    parser.add_argument("--delays", default="15,30")
     parser.add_argument("--seeds", default="0,1,2")
     for name, value in DELAY_SETTINGS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value) if value is not None else float,

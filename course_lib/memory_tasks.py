@@ -280,6 +280,6 @@ def train_rnn_sgd(clip, seed=0, radius=3.0, lr=0.5, steps=300, delay=5, vocab_si
 
 
 # The delay sweep's settings in notebook 06, which benchmarks/delay_sweep.py starts from:
-# a budget of 400 steps per run keeps the notebook's 27 runs to about a minute on a laptop.
+# 400 steps per run: the notebook's 18 runs (2 delays, 3 cells, 3 seeds) take 1-2 minutes of CPU.
 DELAY_SETTINGS = dict(vocab_size=4, hidden_size=64, steps=400, lr=1e-2, batch_size=64, extra=30,
                       ramp=0.0, remember_bias=1.0, cooldown=0.0)
