@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test test-fast release clean
+.PHONY: lab test test-fast test-colab release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(VENV)/.installed-test
 # Unit tests only, no notebooks.
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests
+
+# Colab's versions of numpy, matplotlib, ipywidgets and tqdm in a second venv.
+test-colab:
+	bash .ci/colab_job.sh
 
 release: $(VENV)/.installed
 	$(BIN)/python -m course_lib.release
