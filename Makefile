@@ -29,7 +29,9 @@ lab: $(VENV)/.installed
 # One thread per kernel, so that two kernels do not fight over the two cores.
 test: $(VENV)/.installed-test
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests notebooks
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 --junitxml=build/test-results.xml \
+		tests notebooks
+	$(BIN)/python benchmarks/test_times.py build/test-results.xml
 
 # Unit tests only, no notebooks.
 test-fast: $(VENV)/.installed-test
