@@ -18,7 +18,10 @@ def times_by_file(path):
         if name.endswith(".ipynb"):
             key = name[: -len(".ipynb")].replace(".", "/") + ".ipynb"
         else:
-            key = name.replace(".", "/") + ".py"
+            parts = name.split(".")
+            if parts[-1][:1].isupper():  # a test class inside the module
+                parts = parts[:-1]
+            key = "/".join(parts) + ".py"
         totals[key] += float(case.get("time", 0))
     return totals
 
