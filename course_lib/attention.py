@@ -334,7 +334,7 @@ def train_seq2seq(model, steps=300, batch_size=32, lr=1e-2, n_dates=(1, tr.MAX_D
     weights with the best validation loss are loaded back at the end.
     Returns the History.
     """
-    from .train import train_loop
+    from .train import optimizer_step, train_loop
 
     rng = np.random.default_rng(seed)
     model.to(device)
@@ -349,11 +349,7 @@ def train_seq2seq(model, steps=300, batch_size=32, lr=1e-2, n_dates=(1, tr.MAX_D
         b = to_torch(tr.make_batch(rng, batch_size, n_dates, n_filler), device)
         logits, _ = model(b["src"], b["src_len"], b["src_mask"], b["tgt_in"])
         loss = sequence_loss(logits, b["tgt_out"])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
+        optimizer_step(model, optimizer, loss, clip)
         return loss.item()
 
     def eval_fn():

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from .models import CharRNN
 from .tasks import make_adding_batch, make_delay_batch
-from .train import train_loop
+from .train import optimizer_step, train_loop
 
 IGNORE = -1  # the ignore_index of the delay task's targets
 
@@ -103,11 +103,7 @@ def train_delay(cell, delay, seed=0, vocab_size=4, hidden_size=64, steps=1500, l
             optimizer.param_groups[0]["lr"] = lr * min(1.0, (steps - step + 1) / (cooldown * steps))
         d = curriculum_delay(step, steps, delay, ramp)
         loss = loss_of(*make_delay_batch(rng, batch_size, seq_len, d, vocab_size, IGNORE))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
+        optimizer_step(model, optimizer, loss, clip)
         return loss.item()
 
     @torch.no_grad()
@@ -191,11 +187,7 @@ def train_adding(cell, seq_len, seed=0, hidden_size=64, steps=1000, lr=1e-2, bat
     def step_fn(step):
         x, y = (torch.as_tensor(a) for a in make_adding_batch(rng, batch_size, seq_len))
         loss = F.mse_loss(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
+        optimizer_step(model, optimizer, loss, clip)
         return loss.item()
 
     @torch.no_grad()

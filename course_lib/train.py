@@ -167,6 +167,17 @@ def _evaluate(history, step, eval_fn, on_eval, bar, plot, verbose):
 # PyTorch character language models
 
 
+def optimizer_step(model, optimizer, loss, clip=None):
+    """Backpropagate `loss`, clip the global gradient norm to `clip` (if given), take a step."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+
+
 def evaluate_torch_lm(model, ids, batch_size=32, seq_len=100, device="cpu", max_batches=None):
     """Mean cross-entropy (nats/char) of `model` on `ids`, read once in order.
 
@@ -220,11 +231,7 @@ def train_torch_lm(model, train_ids, val_ids, steps=500, batch_size=32, seq_len=
         y = torch.as_tensor(y, device=device)
         logits, _ = model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
+        optimizer_step(model, optimizer, loss, clip)
         return loss.item()
 
     def eval_fn():
