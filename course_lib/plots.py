@@ -4,7 +4,6 @@ Every function draws on a matplotlib Axes (made for you when `ax` is None) and
 returns it, so plots can be combined into subplots.
 """
 import html
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -115,12 +114,3 @@ def colored_text(chars, values, vmax=None, cmap="RdBu_r"):
                      f'title="{v:.2f}">{text}</span>')
     return '<div style="font-family:monospace;line-height:1.6">' + "".join(spans) + "</div>"
 
-
-def grid(n, ncols=3, size=(4, 3)):
-    """A figure with n axes in rows of `ncols`; unused axes are hidden."""
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, min(n, ncols), figsize=(size[0] * min(n, ncols), size[1] * nrows),
-                             squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    return fig, list(axes.flat[:n])

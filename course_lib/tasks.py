@@ -15,20 +15,6 @@ def hello_example(word="hello"):
     return vocab, ids[:-1], ids[1:]
 
 
-def make_hello_batch(rng, batch_size, word="hello"):
-    """A batch of the hello task, each row starting at a random rotation of `word`.
-
-    Rotations ("lohel", "ohell", ...) make the model learn transitions rather than
-    positions. Returns x: (N, T) and y: (N, T) ids in the vocabulary of `word`.
-    """
-    vocab = CharVocab(word)
-    ids = vocab.encode(word + word)
-    starts = rng.integers(0, len(word), size=batch_size)
-    T = len(word) - 1
-    windows = ids[starts[:, None] + np.arange(T + 1)]
-    return windows[:, :-1], windows[:, 1:]
-
-
 def make_delay_batch(rng, batch_size, seq_len, delay, vocab_size, ignore_index=-1):
     """The delay task: at step t, output the token that was read at step t - delay.
 
