@@ -12,7 +12,7 @@ CONSTRAINTS=.ci/colab_constraints.txt
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/pip" install -q -c "$CONSTRAINTS" torch==2.13.0 numpy matplotlib ipywidgets tqdm \
+"$VENV/bin/pip" install -q -c "$CONSTRAINTS" torch==2.13.0 numpy matplotlib ipywidgets tqdm threadpoolctl \
     nbformat nbclient ipykernel pytest nbval
 "$VENV/bin/pip" install -q --no-deps -e .
 
@@ -23,7 +23,7 @@ from importlib.metadata import version
 pins = [line.split("#")[0].strip() for line in open(sys.argv[1])]
 pins = [p.split("==") for p in pins if "==" in p]
 wrong = [f"{name} {version(name)} (want {want})" for name, want in pins if version(name) != want]
-print("colab venv:", ", ".join(f"{n} {version(n)}" for n in ["numpy", "matplotlib", "ipywidgets", "tqdm", "torch"]))
+print("colab venv:", ", ".join(f"{n} {version(n)}" for n in ["numpy", "matplotlib", "ipywidgets", "tqdm", "threadpoolctl", "torch"]))
 sys.exit(f"not Colab's versions: {', '.join(wrong)}" if wrong else 0)
 PY
 

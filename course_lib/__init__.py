@@ -34,17 +34,41 @@ def seed_everything(seed=0):
     torch.manual_seed(seed)
 
 
+def limit_blas_threads(threads):
+    """Limit NumPy's BLAS (OpenBLAS, MKL, ...) to `threads` threads for the rest of the session.
+
+    Environment variables such as OPENBLAS_NUM_THREADS only work before NumPy is
+    imported; threadpoolctl changes the limit of the already-loaded library.
+    Returns the BLAS thread count now in force (None if no BLAS library was found).
+    """
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return max(counts) if counts else None
+
+
 def setup(seed=0, threads=None):
-    """Seed everything, pick the device, print one line of versions. Returns the torch device."""
+    """Seed everything, limit torch's and NumPy's threads, pick the device, print one line of versions.
+
+    threads: for torch and for NumPy's BLAS; by default torch gets default_threads() and
+    BLAS gets one. The NumPy models in this course multiply (32, 128) by (128, 128)
+    matrices, too small to share between threads: OpenBLAS's default of one thread per
+    core made a notebook 01 training step about 4x slower on a busy 2-core machine
+    (benchmarks/blas_threads.py), and the number of threads must not decide how far a
+    model trains. Returns the torch device.
+    """
     import numpy as np
     import torch
 
     seed_everything(seed)
     torch.set_num_threads(threads or default_threads())
+    blas_threads = limit_blas_threads(threads or 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     python = ".".join(map(str, sys.version_info[:3]))
     print(
         f"course_lib {__version__} | python {python} | numpy {np.__version__} | "
-        f"torch {torch.__version__} | device {device}, {torch.get_num_threads()} torch thread(s) | seed {seed}"
+        f"torch {torch.__version__} | device {device} | threads: {torch.get_num_threads()} torch, "
+        f"{blas_threads} BLAS | seed {seed}"
     )
     return device
