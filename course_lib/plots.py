@@ -4,6 +4,7 @@ Every function draws on a matplotlib Axes (made for you when `ax` is None) and
 returns it, so plots can be combined into subplots.
 """
 import html
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,15 +16,22 @@ def _axes(ax, figsize):
     return ax
 
 
-def plot_losses(history, ax=None, title="loss", label="", units="nats/char"):
-    """Training loss (raw and smoothed) and validation loss of one History."""
+def _scale(units):
+    """Histories hold losses in nats; "bits/..." units divide them by ln 2."""
+    return 1 / math.log(2) if units.startswith("bits") else 1.0
+
+
+def plot_losses(history, ax=None, title="loss", label="", units="bits/char"):
+    """Training loss (raw and smoothed) and validation loss of one History, in `units`."""
     ax = _axes(ax, (6, 3))
     prefix = f"{label} " if label else ""
+    k = _scale(units)
     if history.train_loss:
-        ax.plot(history.steps, history.train_loss, alpha=0.25, lw=0.8, color="C0")
-        ax.plot(history.steps, history.smoothed_train_loss(), color="C0", label=f"{prefix}train")
+        ax.plot(history.steps, k * np.asarray(history.train_loss), alpha=0.25, lw=0.8, color="C0")
+        ax.plot(history.steps, k * history.smoothed_train_loss(), color="C0", label=f"{prefix}train")
     if history.val_loss:
-        ax.plot(history.val_steps, history.val_loss, "o-", color="C1", ms=3, label=f"{prefix}validation")
+        ax.plot(history.val_steps, k * np.asarray(history.val_loss), "o-", color="C1", ms=3,
+                label=f"{prefix}validation")
         ax.axvline(history.best_step, color="C1", ls=":", lw=1)
     ax.set_xlabel("step")
     ax.set_ylabel(f"loss ({units})")
@@ -33,16 +41,17 @@ def plot_losses(history, ax=None, title="loss", label="", units="nats/char"):
     return ax
 
 
-def compare_losses(histories, ax=None, title="validation loss", validation=True):
-    """One line per named History: {"RNN": history, "GRU": ...}."""
+def compare_losses(histories, ax=None, title="validation loss", validation=True, units="bits/char"):
+    """One line per named History: {"RNN": history, "GRU": ...}, in `units`."""
     ax = _axes(ax, (6, 3.5))
+    k = _scale(units)
     for i, (name, history) in enumerate(histories.items()):
         if validation:
-            ax.plot(history.val_steps, history.val_loss, "o-", ms=3, color=f"C{i}", label=name)
+            ax.plot(history.val_steps, k * np.asarray(history.val_loss), "o-", ms=3, color=f"C{i}", label=name)
         else:
-            ax.plot(history.steps, history.smoothed_train_loss(), color=f"C{i}", label=name)
+            ax.plot(history.steps, k * history.smoothed_train_loss(), color=f"C{i}", label=name)
     ax.set_xlabel("step")
-    ax.set_ylabel("loss (nats/char)")
+    ax.set_ylabel(f"loss ({units})")
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)

@@ -18,11 +18,12 @@ from tqdm.auto import tqdm
 
 
 def loss_units(nats):
-    """A loss in nats/char, also as bits/char and perplexity, in one string."""
-    return f"{nats:.3f} nats/char = {nats / math.log(2):.3f} bits/char, perplexity {math.exp(nats):.2f}"
+    """A loss given in nats/char, as bits/char first, then nats and perplexity, in one string."""
+    return f"{nats / math.log(2):.3f} bits/char (= {nats:.3f} nats/char, perplexity {math.exp(nats):.2f})"
 
 
 def bits(nats):
+    """Nats to bits: the course reports every character loss in bits/char."""
     return nats / math.log(2)
 
 
@@ -154,7 +155,7 @@ def _evaluate(history, step, eval_fn, on_eval, bar, plot, verbose):
         history.val_loss.append(val)
         if val < history.best_val_loss:
             history.best_val_loss, history.best_step = val, step
-        line += f", val {val:.3f} nats/char ({bits(val):.3f} bits/char)"
+        line += f", val {val:.3f} nats ({bits(val):.3f} bits)"
     if plot is not None:
         plot.update(history)
     if verbose and (plot is None or not plot.in_notebook):
