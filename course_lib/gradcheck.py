@@ -57,3 +57,18 @@ def grad_check(f, params, grads, num_checks=10, h=1e-5, rng=None):
             worst = max(worst, rel_error(grads[name][index], numeric))
         errors[name] = worst
     return errors
+
+
+def show_grad_check(errors, threshold=1e-6):
+    """Print one row per parameter: its largest relative error and ✅ (below threshold) or ❌.
+
+    errors: {name: largest relative error}, as grad_check returns. Returns True if all pass.
+    """
+    width = max(len(name) for name in errors)
+    for name, error in errors.items():
+        mark = "✅" if error < threshold else "❌"
+        print(f"{mark} {name:>{width}}: largest relative error {error:.1e}")
+    ok = all(error < threshold for error in errors.values())
+    print("all gradients agree with the numerical ones" if ok else
+          f"❌ errors above {threshold:.0e}: the backward pass does not compute the gradient of this loss")
+    return ok

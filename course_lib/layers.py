@@ -140,3 +140,21 @@ def softmax_cross_entropy(logits, y, ignore_index=-1):
     dlogits[rows, targets] -= 1.0
     dlogits *= valid[:, None] / n_valid
     return float(loss), dlogits.reshape(logits.shape).astype(logits.dtype, copy=False)
+
+
+def rnn_lm_loss(params, x_ids, y_ids, h0):
+    """The whole character model of notebook 01, forward and backward, from the pieces above.
+
+    params: {"Wx": (V, H), "Wh": (H, H), "b": (H,), "Wy": (H, V), "by": (V,)}
+    x_ids, y_ids: (N, T) character ids, y the next character of x; h0: (N, H).
+    Returns loss (float, mean nats/char) and grads, a dict with the keys of params.
+    """
+    V = params["Wx"].shape[0]
+    N, T = x_ids.shape
+    x = one_hot(np.asarray(x_ids).reshape(-1), V).reshape(N, T, V)
+    hs, rnn_cache = rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
+    logits, out_cache = temporal_affine_forward(hs, params["Wy"], params["by"])
+    loss, dlogits = softmax_cross_entropy(logits, y_ids)
+    dhs, dWy, dby = temporal_affine_backward(dlogits, out_cache)
+    _, _, dWx, dWh, db = rnn_backward(dhs, rnn_cache)
+    return loss, {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby}

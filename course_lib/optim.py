@@ -100,3 +100,25 @@ class Adam:
             v *= self.beta2
             v += (1 - self.beta2) * (g * g)
             p -= (self.lr / correction1) * m / (np.sqrt(v / correction2) + self.eps)
+
+
+def train_on_one_batch(params, x_ids, y_ids, lr, steps, loss_fn=None):
+    """Plain gradient descent on a single batch: the "can it overfit?" sanity run.
+
+    params: {name: array}; x_ids, y_ids: (N, T) ids; lr: float; steps: int.
+    loss_fn(params, x_ids, y_ids, h0) -> loss, grads; course_lib.layers.rnn_lm_loss by default.
+    Each step starts from h0 = 0, computes the loss and gradients at the current
+    parameters, then moves every parameter by -lr * its gradient. The inputs are not
+    changed: returns new_params (a new dict) and losses, the list of the `steps` losses,
+    each measured before its update.
+    """
+    from .layers import rnn_lm_loss
+
+    loss_fn = loss_fn or rnn_lm_loss
+    h0 = np.zeros((x_ids.shape[0], params["Wh"].shape[0]))
+    losses = []
+    for _ in range(steps):
+        loss, grads = loss_fn(params, x_ids, y_ids, h0)
+        losses.append(float(loss))
+        params = {name: p - lr * grads[name] for name, p in params.items()}
+    return params, losses

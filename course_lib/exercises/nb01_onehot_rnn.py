@@ -468,3 +468,131 @@ register(Exercise(
     id="01.sample_with_temperature", points=1, reference=sampling.sample_with_temperature,
     cases=sample_with_temperature_cases, outputs=("index",), mistakes=SAMPLE_MISTAKES,
 ))
+
+
+# --- temporal_affine_backward (the output layer) ------------------------------------
+
+def temporal_affine_backward_cases(rng):
+    cases = []
+    for N, T, H, V in [(2, 3, 4, 5), (1, 1, 1, 1), (3, 5, 2, 7), (4, 2, 6, 3)]:
+        x = rng.normal(size=(N, T, H))
+        W, b = rng.normal(size=(H, V)), rng.normal(size=V)
+        _, cache = layers.temporal_affine_forward(x, W, b)
+        cases.append(Case(f"N={N}, T={T}, H={H}, V={V}", (rng.normal(size=(N, T, V)), cache)))
+    return cases
+
+
+def _affine_backward_with(db_axes=(0, 1), dW_mean=False):
+    def wrong(dout, cache):
+        x, W = cache
+        N, T, H = x.shape
+        flat = dout.reshape(N * T, W.shape[1])
+        dx = (flat @ W.T).reshape(N, T, H)
+        dW = x.reshape(N * T, H).T @ flat
+        if dW_mean:
+            dW = dW / (N * T)
+        db = dout.sum(axis=db_axes)
+        return dx, dW, db
+    return wrong
+
+
+TEMPORAL_AFFINE_MISTAKES = [
+    Mistake("db summed over the batch only, not over time",
+            _affine_backward_with(db_axes=0),
+            "b is added at every position (n, t), so db sums dout over both: dout.sum(axis=(0, 1))."),
+    Mistake("dW averaged over the positions instead of summed",
+            _affine_backward_with(dW_mean=True),
+            "The loss already averages over positions (softmax_cross_entropy divides dlogits); "
+            "W is shared by all N*T positions, so its gradient is the plain sum x^T @ dout."),
+    Mistake("dW taken from one time step only",
+            lambda dout, cache: (
+                (dout.reshape(-1, dout.shape[-1]) @ cache[1].T).reshape(cache[0].shape),
+                cache[0][:, -1].T @ dout[:, -1], dout.sum(axis=(0, 1))),
+            "Every time step uses the same W, so dW adds up the contributions of all T steps: "
+            "reshape x to (N*T, H) and dout to (N*T, V), then x.T @ dout."),
+]
+
+
+# --- train_on_one_batch -------------------------------------------------------------
+
+def train_on_one_batch_cases(rng):
+    cases = []
+    for N, T, V, H, steps, lr in [(2, 6, 5, 4, 5, 0.5), (1, 3, 3, 2, 3, 1.0), (3, 4, 6, 5, 6, 0.3)]:
+        params = {"Wx": rng.normal(size=(V, H)) * 0.5, "Wh": rng.normal(size=(H, H)) * 0.5,
+                  "b": rng.normal(size=H) * 0.1, "Wy": rng.normal(size=(H, V)) * 0.5,
+                  "by": rng.normal(size=V) * 0.1}
+        x_ids, y_ids = rng.integers(0, V, size=(N, T)), rng.integers(0, V, size=(N, T))
+        cases.append(Case(f"N={N}, T={T}, V={V}, H={H}, {steps} steps, lr {lr}",
+                          (params, x_ids, y_ids, lr, steps)))
+    return cases
+
+
+def _descent_with(sign=-1.0, loss_after=False, only=None):
+    def wrong(params, x_ids, y_ids, lr, steps):
+        h0 = np.zeros((x_ids.shape[0], params["Wh"].shape[0]))
+        losses = []
+        for _ in range(steps):
+            loss, grads = layers.rnn_lm_loss(params, x_ids, y_ids, h0)
+            params = {k: p + sign * lr * grads[k] if only is None or k in only else p
+                      for k, p in params.items()}
+            if not loss_after:
+                losses.append(float(loss))
+            else:
+                losses.append(float(layers.rnn_lm_loss(params, x_ids, y_ids, h0)[0]))
+        return params, losses
+    return wrong
+
+
+TRAIN_ON_ONE_BATCH_MISTAKES = [
+    Mistake("the parameters moved up the gradient",
+            _descent_with(sign=+1.0),
+            "Gradient descent steps against the gradient: p - lr * grad. Adding it climbs the loss."),
+    Mistake("each loss measured after its update",
+            _descent_with(loss_after=True),
+            "Record the loss that rnn_lm_loss returns, before you update: losses[0] is the loss "
+            "of the parameters you were given."),
+    Mistake("only the recurrent weights updated (Wy and by left as they were)",
+            _descent_with(only=("Wx", "Wh", "b")),
+            "Update every parameter in the dict, the output layer's Wy and by included."),
+    Mistake("the parameters never updated",
+            _descent_with(sign=0.0),
+            "Each step must move the parameters: params = {name: p - lr * grads[name] ...}, "
+            "and the next step's loss is computed with the new ones."),
+]
+
+
+def compare_trained(got, expected, case):
+    """Compare (params dict, losses list) pairs entry by entry."""
+    from .core import compare_value, split_outputs
+
+    try:
+        got_parts = split_outputs(got, ("params", "losses"))
+    except ValueError as err:
+        return str(err)
+    exp_params, exp_losses = expected
+    params = got_parts["params"]
+    if not isinstance(params, dict) or set(params) != set(exp_params):
+        return f"params should be a dict with the keys {sorted(exp_params)}"
+    losses = got_parts["losses"]
+    if not isinstance(losses, (list, tuple, np.ndarray)) or len(losses) != len(exp_losses):
+        return f"losses should be a list of {len(exp_losses)} numbers, one per step"
+    problem = compare_value("losses", np.asarray(losses, dtype=float), np.asarray(exp_losses), 1e-8, 1e-6)
+    if problem:
+        return problem
+    for name in exp_params:
+        problem = compare_value(f"params[{name!r}]", params[name], exp_params[name], 1e-8, 1e-6)
+        if problem:
+            return problem
+    return None
+
+
+register(Exercise(
+    id="01.temporal_affine_backward", points=2, reference=layers.temporal_affine_backward,
+    cases=temporal_affine_backward_cases, outputs=("dx", "dW", "db"), mistakes=TEMPORAL_AFFINE_MISTAKES,
+))
+
+register(Exercise(
+    id="01.train_on_one_batch", points=1, reference=optim.train_on_one_batch,
+    cases=train_on_one_batch_cases, outputs=("params", "losses"), compare=compare_trained,
+    mistakes=TRAIN_ON_ONE_BATCH_MISTAKES,
+))
