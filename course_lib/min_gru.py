@@ -12,11 +12,13 @@ Note the convention: the paper's z is the share of the NEW value, the opposite o
     hs = min_gru_parallel(x, h0, W_z, b_z, W_h, b_h)     # one matmul, then a scan
     model = MinGRULM(vocab.size, dim=96, num_layers=2)    # a stacked character model
 """
+import time
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .parallel_scan import scan
+from .parallel_scan import linear_scan, linear_scan_loop, scan
 
 
 def g(x):
@@ -135,3 +137,62 @@ class MinGRUAdder(nn.Module):
 
     def forward(self, x):
         return self.head(self.rnn(x)[:, -1]).squeeze(-1)
+
+
+# ---------------------------------------------------------------------------
+# Timing: one forward + backward of a layer, the loop against the scans
+
+
+def seconds_per_call(run, repeats=2):
+    """The fastest of `repeats` calls of run() (the first one also warms up), in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def layer_runs(N, T, D, H, sequential=min_gru_sequential, log_scan=linear_scan, seed=0):
+    """{name: run()} doing one forward + backward of one layer on the same (N, T, D) input.
+
+    "loop": `sequential`, gates computed step by step; "loop, gates at once": one matmul for
+    all gates, then the recurrence as a Python loop; "log-space scan": one matmul, then
+    `log_scan`; "chunked scan": one matmul, then course_lib's scan; "nn.GRU": torch's GRU.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(N, T, D, generator=gen)
+    h0 = torch.full((N, H), 0.5)  # > 0, as the log-space scan needs
+    weights = [torch.randn(H, D, generator=gen) / D ** 0.5, torch.zeros(H),
+               torch.randn(H, D, generator=gen) / D ** 0.5, torch.zeros(H)]
+    weights = [w.requires_grad_() for w in weights]
+    gru = nn.GRU(D, H, batch_first=True)
+
+    def min_gru_run(layer):
+        def run():
+            for w in weights:
+                w.grad = None
+            layer(x, h0, *weights).sum().backward()
+        return run
+
+    def gru_run():
+        gru.zero_grad(set_to_none=True)
+        gru(x, h0[None])[0].sum().backward()
+
+    return {
+        "loop": min_gru_run(sequential),
+        "loop, gates at once": min_gru_run(lambda *a: min_gru_parallel(*a, scan_fn=linear_scan_loop)),
+        "log-space scan": min_gru_run(lambda *a: min_gru_parallel(*a, scan_fn=log_scan)),
+        "chunked scan": min_gru_run(min_gru_parallel),
+        "nn.GRU": gru_run,
+    }
+
+
+def speed_sweep(lengths, N=8, D=64, H=64, repeats=2, **kwargs):
+    """Seconds per forward + backward for every run of layer_runs at every T in `lengths`.
+    Returns {name: [seconds per T]}."""
+    times = {}
+    for T in lengths:
+        for name, run in layer_runs(N, T, D, H, **kwargs).items():
+            times.setdefault(name, []).append(seconds_per_call(run, repeats))
+    return times
