@@ -2,6 +2,7 @@
 import torch
 
 from .. import min_gru, parallel_scan
+from ..depth import DepthTensor
 from . import Case, Exercise, Mistake, register
 from .core import compare_value
 
@@ -9,9 +10,10 @@ g = min_gru.g
 
 
 def _tensor(rng, shape, low=None, high=None):
-    """A float64 tensor: normal draws, or uniform in [low, high) when given."""
+    """A float64 DepthTensor (course_lib.depth): normal draws, or uniform in [low, high) when given.
+    A DepthTensor crosses the grader's process boundary as plain data, which a torch tensor does not."""
     values = rng.normal(size=shape) if low is None else rng.uniform(low, high, size=shape)
-    return torch.tensor(values, dtype=torch.float64)
+    return torch.tensor(values, dtype=torch.float64).as_subclass(DepthTensor)
 
 
 # --- min_gru_sequential -------------------------------------------------------
@@ -29,7 +31,7 @@ def min_gru_cases(rng):
         _tensor(rng, (N, T, D)) * 20, _tensor(rng, (N, H), 0.1, 1.0), _tensor(rng, (H, D)), _tensor(rng, H),
         _tensor(rng, (H, D)), _tensor(rng, H))))
     cases.append(Case("h0 = 0", (
-        _tensor(rng, (N, T, D)), torch.zeros(N, H, dtype=torch.float64), _tensor(rng, (H, D)),
+        _tensor(rng, (N, T, D)), torch.zeros(N, H, dtype=torch.float64).as_subclass(DepthTensor), _tensor(rng, (H, D)),
         _tensor(rng, H), _tensor(rng, (H, D)), _tensor(rng, H))))
     return cases
 
@@ -75,54 +77,11 @@ MIN_GRU_MISTAKES = [
 
 # --- linear_scan --------------------------------------------------------------
 
-class DepthTensor(torch.Tensor):
-    """A tensor that knows how many torch operations deep it was computed: the longest chain
-    of operations from the case's inputs to it. A loop over T steps is at least T deep; a
-    scan is a few dozen deep (log-space), or a few per level of a Blelloch scan.
-
-    The depth travels with the result as an attribute, so it survives the grader's process
-    boundary (pickle keeps a tensor subclass and its attributes).
-    """
-
-    depth = 0
-
-    def __deepcopy__(self, memo):  # the checker copies every case's arguments
-        with torch._C.DisableTorchFunctionSubclass():
-            copy = torch.Tensor.clone(self)
-        copy = copy.as_subclass(DepthTensor)
-        copy.depth = self.depth
-        return copy
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = super().__torch_function__(func, types, args, kwargs)
-        depth = 1 + max((t.depth for t in _tensors((args, kwargs)) if isinstance(t, DepthTensor)), default=0)
-        for t in _tensors(out):
-            if isinstance(t, DepthTensor):
-                t.depth = depth
-        first = args[0] if args else None
-        if isinstance(first, DepthTensor) and (out is None or out is first):
-            first.depth = max(first.depth, depth)  # in place: x[:, t] = h, x.add_(...)
-        return out
-
-
-def _tensors(value):
-    """Every tensor in a nest of tuples, lists and dicts."""
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _tensors(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
-
-
 def scan_cases(rng):
-    """(a, b, h0) as float64 DepthTensors. a in (0, 1], b > 0, h0 > 0."""
+    """(a, b, h0) as float64 DepthTensors, so that a loop over time shows in the result's depth.
+    a in (0, 1], b > 0, h0 > 0."""
     def case(name, a, b, h0):
-        return Case(name, tuple(t.as_subclass(DepthTensor) for t in (a, b, h0)))
+        return Case(name, (a, b, h0))
 
     cases = []
     for N, T, H in [(2, 5, 3), (1, 1, 1), (3, 17, 4),
