@@ -12,7 +12,8 @@ CURRICULUM = (ROOT / "curriculum.md").read_text(encoding="utf-8")
 NOTEBOOK_LINK = re.compile(r"\]\((notebooks/(?:solutions/)?\d\d_\w+\.ipynb)\)")
 SECTION = re.compile(r"^## (\d\d) · ", re.MULTILINE)
 EXERCISE_ROW = re.compile(r"^\| `(\d\d\.\w+)` \| (\d+) \|$", re.MULTILINE)
-ORDER = ["01_onehot_rnn", "02_embeddings", "03_gru", "04_lstm", "05_attention", "06_long_dependency", "07_hello"]
+ORDER = ["01_onehot_rnn", "02_embeddings", "03_gru", "04_lstm", "05_attention", "06_long_dependency", "07_hello",
+         "08_parallel_recurrences"]
 
 
 def sections():

@@ -7,7 +7,8 @@ import pytest
 from course_lib import release
 from course_lib.exercises import all_exercises
 
-NAMES = ["01_onehot_rnn", "02_embeddings", "03_gru", "04_lstm", "05_attention", "06_long_dependency", "07_hello"]
+NAMES = ["01_onehot_rnn", "02_embeddings", "03_gru", "04_lstm", "05_attention", "06_long_dependency", "07_hello",
+         "08_parallel_recurrences"]
 SOLUTIONS = release.solution_paths()
 ALL = SOLUTIONS + [release.NOTEBOOKS / p.name for p in SOLUTIONS]
 
