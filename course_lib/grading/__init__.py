@@ -13,8 +13,13 @@ pickle), child.py the program inside the sandbox, stub.py what the sandbox may s
 Command line: python -m course_lib.grade (see __main__.py).
 """
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+
+# jsonschema (under nbformat) builds 38 lark grammars at import when rfc3987_syntax is installed:
+# 3 to 10 s here, for a URI format check that reading a notebook never uses.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 from . import read, run, score, stub
 from .report import ExerciseGrade, NotebookGrade, table  # noqa: F401
@@ -83,9 +88,10 @@ class Grader:
         result.warnings += read.unexpected_cells(nb, slots, found)
         result.warnings += [f"{meta['grade_id']} ({meta.get('points', 0)} points) is a written answer: grade it by hand"
                             for meta in read.written_answers(solution_nb)]
-        if run_notebook:  # 3. the kernel run, in its own sandbox
-            result.execution = run.execute(nb, self.child_dir, self.stripped_course_lib(), timeout, cell_timeout,
-                                           self.unsafe)
+        finish_run = None
+        if run_notebook:  # 3. the kernel run, in its own sandbox, while the exercises are scored
+            finish_run = run.start(nb, self.child_dir, self.stripped_course_lib(), timeout, cell_timeout,
+                                   self.unsafe)
         objects = read.course_lib_objects(solution_nb)
         allowed = {"numpy", "math"} | ({"torch"} & read.imported_modules(solution_nb))
         sources = {slot.name: read._source(nb.cells[found[slot.name][0]]) for slot in slots
@@ -100,6 +106,8 @@ class Grader:
                                                        self.child_dir, sandbox_timeout, self.unsafe, review)
             if result.exercises[k].status == "passed":
                 passed.add(slot.exercise_id)
+        if finish_run is not None:
+            result.execution = finish_run()
         return result
 
 

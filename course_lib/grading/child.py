@@ -141,6 +141,7 @@ def _bind(namespace, binds, modules):
 def notebook(channel):
     """Run a notebook top to bottom; send back which cells failed."""
     notebook_json, timeout, cell_timeout = channel.receive()
+    sys.modules.setdefault("rfc3987_syntax", None)  # 3-10 s of grammars nbformat never uses
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError

@@ -9,6 +9,8 @@ fails with WithheldWhileGrading, and the report counts those apart from the lear
 What comes back is what the sandboxed run says happened, so it is read as untrusted data:
 checked for shape, cut to size and escaped before printing.
 """
+import time
+
 from .read import ROOT
 from .sandbox import Limits, Process, SandboxError
 
@@ -20,6 +22,14 @@ WITHHELD = "WithheldWhileGrading"
 
 def execute(nb, child_dir, course_copy, timeout, cell_timeout, unsafe=False):
     """Run every code cell in a fresh kernel in a fresh sandbox. Returns what happened."""
+    return start(nb, child_dir, course_copy, timeout, cell_timeout, unsafe)()
+
+
+def start(nb, child_dir, course_copy, timeout, cell_timeout, unsafe=False):
+    """Start the run; returns a function that waits for it and returns what happened.
+
+    The grader scores the exercises meanwhile: the run is only reported, and both are sandboxed.
+    """
     import nbformat
 
     binds = [(course_copy, "/course/course_lib")]
@@ -27,16 +37,23 @@ def execute(nb, child_dir, course_copy, timeout, cell_timeout, unsafe=False):
     limits = Limits(cpu_seconds=int(timeout + KILL_GRACE + STARTUP), processes=256)
     process = Process("notebook", child_dir, limits, binds, writable=["/course/notebooks"],
                       cwd="/course/notebooks", env={"PYTHONPATH": "/course"}, unsafe=unsafe)
+    deadline = time.monotonic() + timeout + KILL_GRACE + STARTUP
     try:
         process.send([nbformat.writes(nb), float(timeout), float(cell_timeout)], 60)
-        (result,) = process.receive(timeout + KILL_GRACE + STARTUP)
-        return checked(result)
-    except (SandboxError, ValueError, TypeError) as err:
-        return {"cells_run": 0, "errors": [{"cell": None, "error": f"the run ended early: {err}"}],
-                "timed_out": "did not finish" in str(err), "kernel_died": True, "seconds": 0.0,
-                "withheld": 0}
-    finally:
-        process.close()
+    except SandboxError:
+        pass  # finish() reports it
+
+    def finish():
+        try:
+            (result,) = process.receive(max(deadline - time.monotonic(), 1))
+            return checked(result)
+        except (SandboxError, ValueError, TypeError) as err:
+            return {"cells_run": 0, "errors": [{"cell": None, "error": f"the run ended early: {err}"}],
+                    "timed_out": "did not finish" in str(err), "kernel_died": True, "seconds": 0.0,
+                    "withheld": 0}
+        finally:
+            process.close()
+    return finish
 
 
 def checked(result):
