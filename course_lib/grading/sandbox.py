@@ -227,7 +227,7 @@ class Process:
             code = self.popen.wait(5)
         except subprocess.TimeoutExpired:
             code = None
-        return f"the process running your code ended (exit code {code})"
+        return f"the process running your code died (exit code {code})"
 
     def close(self):
         """Kill the sandbox and everything in it (its PID namespace dies with bwrap)."""
