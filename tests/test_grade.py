@@ -309,8 +309,11 @@ class TestRunningInAKernel:
     them on one worker while the rest of this file runs on the other."""
 
     def test_unsolved_notebook_runs_and_earns_nothing_and_says_why(self, tmp_path):
+        """While grading there is no reference to fall back on: check_and_use hands back the
+        unsolved function, so the cells that use it fail, and the run goes on to the end."""
         result, by_name = graded(UNSOLVED, run=True, cell_timeout=120, timeout=300)
-        assert result.execution["errors"] == [] and not result.execution["kernel_died"], result.execution
+        assert not result.execution["kernel_died"], result.execution
+        assert result.execution["errors"][0]["error"].startswith("NotImplementedError"), result.execution
         assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED, 4).cells)
         assert (result.earned, result.possible) == (0, 4)
         assert all(ex.status == "not attempted" for ex in by_name.values())
