@@ -30,8 +30,8 @@ class Grader:
     """What one grading command shares between submissions: the child program and the stripped
     course_lib, both read-only in every sandbox. Use as a context manager."""
 
-    def __init__(self, unsafe=False):
-        self.unsafe = unsafe
+    def __init__(self, unsafe=False, solutions=read.SOLUTIONS):
+        self.unsafe, self.solutions = unsafe, solutions
         self.child_dir = child_folder()
         self.course_dir = Path(tempfile.mkdtemp(prefix="grader-course-"))
         self.course_dir.chmod(0o755)
@@ -69,7 +69,7 @@ class Grader:
 
         result = NotebookGrade(str(path), seed=seed, sandbox="none (--unsafe)" if self.unsafe else "bubblewrap")
         nb, problem = read.read_submission(path)  # 1. read
-        solution_path = solution_path or read.solution_for(path, nb)
+        solution_path = solution_path or read.solution_for(path, nb, self.solutions)
         if solution_path is None:
             result.errors.append(problem or "cannot tell which notebook this is: name it NN_*.ipynb like the original")
             return result

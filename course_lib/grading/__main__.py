@@ -1,7 +1,7 @@
 """Grade learner notebooks.
 
     python -m course_lib.grade SUBMISSION.ipynb [...] [--json out.json] [--timeout S]
-                               [--cell-timeout S] [--seed N] [--no-run] [--unsafe]
+                               [--cell-timeout S] [--seed N] [--no-run] [--solutions DIR] [--unsafe]
 
 Each submission is read, statically checked, run in a sandboxed kernel (reported only) and
 scored on hidden cases in fresh sandboxes (see course_lib/grading/__init__.py). The run always
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import Grader, table, unavailable_reason
+from .read import SOLUTIONS
 
 
 def main(argv=None):
@@ -27,6 +28,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the hidden cases (default: $COURSE_GRADE_SEED, else random)")
     parser.add_argument("--no-run", action="store_true", help="score without running the notebooks")
+    parser.add_argument("--solutions", default=None,
+                        help="folder of the solution notebooks to grade against (default: notebooks/solutions)")
     parser.add_argument("--unsafe", action="store_true",
                         help="grade without the bubblewrap sandbox (only where it cannot run, and only "
                              "for submissions you trust)")
@@ -44,7 +47,7 @@ def main(argv=None):
     if reason:
         print(f"WARNING: grading without a sandbox (--unsafe): {reason}", file=sys.stderr)
     results = []
-    with Grader(unsafe=bool(reason)) as grader:
+    with Grader(unsafe=bool(reason), solutions=args.solutions or SOLUTIONS) as grader:
         for path in args.submissions:
             results.append(grader.grade(path, seed, args.timeout, args.cell_timeout, run_notebook=not args.no_run))
             if args.json:  # after every submission, so a crash of the machine loses only the current one

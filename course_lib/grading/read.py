@@ -35,8 +35,8 @@ class Slot:
     prelude: list         # imports, functions and classes of the code cells above it
 
 
-def solution_for(path, nb=None):
-    """The solution notebook of a submission: same NN prefix as its file name."""
+def solution_for(path, nb=None, solutions=SOLUTIONS):
+    """The solution notebook of a submission: same NN prefix as its file name, in `solutions`."""
     match = re.match(r"(\d\d)", Path(path).name)
     if match is None and nb is not None:  # fall back on the exercise ids of the check cells
         for cell in nb.get("cells", []):
@@ -46,7 +46,7 @@ def solution_for(path, nb=None):
                 break
     if match is None:
         return None
-    found = sorted(SOLUTIONS.glob(f"{match.group(1)}_*.ipynb"))
+    found = sorted(Path(solutions).glob(f"{match.group(1)}_*.ipynb"))
     return found[0] if found else None
 
 

@@ -6,13 +6,15 @@ what a caller binds in (the kernel run: a stripped copy of course_lib, see stub.
 does not see the repository, course_lib's references, the solution notebooks, the grader's
 files or where the grades are written. It has its own PID, network (none), IPC and UTS
 namespaces, a fresh home and /tmp in memory, and limits on memory, CPU time and processes.
-It runs as an unprivileged user ("nobody" when the grader runs as root) with no capabilities.
+It runs as an unprivileged user with no capabilities: a fresh unused uid when the grader runs as
+root, else the grader's own user in a user namespace of its own.
 
 Nothing secret is on its command line or in its environment: /proc/1/cmdline inside shows
 bwrap's own arguments, so the seed of the hidden cases never goes there.
 """
 import os
 import platform
+import secrets
 import select
 import shutil
 import subprocess
@@ -26,8 +28,10 @@ from . import plain
 
 HERE = Path(__file__).resolve().parent
 CHILD_FILES = ("child.py", "plain.py")
-SANDBOX_UID = 65534  # nobody; used when the grader runs as root
-MAX_PROCESSES = 64   # processes and threads of the sandbox's user beyond those it has now
+# When the grader runs as root, each sandbox runs as a user of its own, picked from a range no
+# real account uses: the process limit then counts that sandbox's processes and nothing else.
+SANDBOX_UIDS = range(1_000_000, 2_000_000)
+MAX_PROCESSES = 64   # processes and threads
 
 
 @dataclass
@@ -113,22 +117,23 @@ def bwrap_command(command, limits, binds=(), writable=(), cwd="/home/learner", e
     for outside, inside in binds:
         args += _with_parents(inside, made) + ["--ro-bind", str(outside), inside]
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.tmp_size), "--perms", "01777", "--tmpfs", "/tmp",
-             "--perms", "0755", "--dir", "/home"]
+             "--size", str(limits.tmp_size), "--perms", "01777", "--tmpfs", "/tmp"]
     for inside in ("/home/learner", *writable):
         args += _with_parents(inside, made) + ["--size", str(limits.tmp_size), "--perms", "01777", "--tmpfs", inside]
     args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
              "--die-with-parent", "--new-session", "--clearenv", "--chdir", cwd]
     environment = {"HOME": "/home/learner", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
                    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                   "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+                   "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                   "USER": "learner", "LOGNAME": "learner"}
     environment.update(env or {})
     for key, value in environment.items():
         args += ["--setenv", key, value]
     nproc = limits.processes
     if os.getuid() == 0:  # drop root inside: bwrap keeps only the two capabilities setpriv needs
-        nproc += _processes_of(SANDBOX_UID)
-        drop = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups", "--no-new-privs"]
+        uid = secrets.choice(SANDBOX_UIDS)
+        nproc += _processes_of(uid)
+        drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:  # a user namespace of our own: the process count starts at 0 there
         drop = []
@@ -173,8 +178,9 @@ class Process:
         os.set_blocking(self.to_child, False)
         inside = str(child_dir) if unsafe else "/grader"
         command = [sys.executable, "-I", f"{inside}/child.py", mode, str(to_child_r), str(from_child_w)]
+        self.unsafe_folder = tempfile.mkdtemp(prefix="grader-unsafe-") if unsafe else None
         if unsafe:
-            full, cwd_outside = command, tempfile.mkdtemp(prefix="grader-unsafe-")
+            full, cwd_outside = command, self.unsafe_folder
         else:
             full = bwrap_command(command, limits, [(child_dir, "/grader"), *binds], writable, cwd, env)
             cwd_outside = None
@@ -245,3 +251,5 @@ class Process:
                 os.close(fd)
             except OSError:
                 pass
+        if self.unsafe_folder:
+            shutil.rmtree(self.unsafe_folder, ignore_errors=True)
