@@ -91,7 +91,7 @@ def references():
 
 
 def _is_course_lib(obj):
-    module = getattr(obj, "__module__", None) or ""
+    module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None) or ""
     return module == "course_lib" or module.startswith("course_lib.")
 
 
