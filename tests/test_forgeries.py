@@ -276,7 +276,9 @@ def test_signalling_every_process_it_can_costs_only_that_exercise(tmp_path, sign
     source = (f"def one_hot(ids, vocab_size):\n    import os, signal\n"
               f"    for pid in (os.getppid(), {os.getpid()}, 1):\n"
               f"        try:\n            os.kill(pid, signal.{signal_name})\n        except OSError:\n            pass\n"
-              f"    os.kill(-1, signal.{signal_name})\n")
+              f"    try:\n        os.kill(-1, signal.{signal_name})  # every process it may signal, but itself\n"
+              f"    except OSError:\n        pass\n"
+              f"    os.kill(os.getpid(), signal.{signal_name})\n")
     solved_greedy = nbformat.read(SOLVED, as_version=4).cells[cell_index(nbformat.read(SOLVED, 4), "greedy_decode")].source
     by_name, result = score(tmp_path, one_hot=source, greedy=solved_greedy)
     assert by_name["one_hot"].earned == 0 and by_name["one_hot"].status == "error", by_name["one_hot"]
