@@ -271,6 +271,7 @@ def test_course_lib_files_cannot_be_poisoned_from_the_scoring_sandbox(tmp_path):
 # Killing, stopping, outliving, filling up
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGSTOP"])
 def test_signalling_every_process_it_can_costs_only_that_exercise(tmp_path, signal_name):
     source = (f"def one_hot(ids, vocab_size):\n    import os, signal\n"
@@ -285,6 +286,7 @@ def test_signalling_every_process_it_can_costs_only_that_exercise(tmp_path, sign
     assert by_name["greedy_decode"].earned == 1  # the next exercise, in a fresh sandbox
 
 
+@pytest.mark.slow
 def test_a_detached_process_dies_with_its_sandbox(tmp_path):
     marker = tmp_path / "outlived"
     source = f"""def one_hot(ids, vocab_size):
