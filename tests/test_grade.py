@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from course_lib import exercises, grade
-from course_lib.grading import read, run, sandbox
+from course_lib.grading import read, run
 from course_lib.release import strip_solution
 
 ROOT = Path(__file__).resolve().parent.parent

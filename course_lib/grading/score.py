@@ -134,7 +134,7 @@ def load_spec(slot, cell_source, objects, own_reference, earlier, callables):
             if binds[-1][1] == "module":
                 for attr in _attributes_of(name, cell_source + "\n" + prelude):
                     if hasattr(module, attr):
-                        entry = helpers._module(module.__name__)
+                        entry = helpers.module_entry(module.__name__)
                         entry["binds"].setdefault(attr, helpers.bind(attr, getattr(module, attr)))
     return {"modules": helpers.spec_modules(), "binds": binds, "prelude": prelude, "cell": cell_source}
 

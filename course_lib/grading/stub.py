@@ -220,25 +220,26 @@ class Helpers:
             return [name, "value", obj]  # plain.pack turns it into a callback the grader answers
         if isinstance(obj, types.ModuleType):
             if _is_course_lib(obj) or obj.__name__.startswith("course_lib"):
-                self._module(obj.__name__)
+                self.module_entry(obj.__name__)
                 return [name, "module", obj.__name__]
             return [name, "import", obj.__name__]
         if _is_course_lib(obj) and (inspect.isfunction(obj) or inspect.isclass(obj)):
             self.ship(obj)
             return [name, "attr", [obj.__module__, obj.__name__]]
         if callable(obj) and getattr(obj, "__module__", None) and getattr(obj, "__name__", None):
-            return [name, "value", _ImportAttr(obj.__module__, obj.__name__)]
+            return [name, "importattr", [obj.__module__, obj.__name__]]  # math.sqrt, imported again inside
         try:
             _check_plain(obj)
         except ShipError:
             raise ShipError(f"`{name}` ({type(obj).__name__}) cannot be given to the sandbox") from None
         return [name, "value", obj]
 
-    def _module(self, module):
+    def module_entry(self, module):
+        """The sources and binds collected for one course_lib module."""
         return self.modules.setdefault(module, {"defs": {}, "binds": {}})
 
     def ship(self, obj):
-        entry = self._module(obj.__module__)
+        entry = self.module_entry(obj.__module__)
         if obj.__name__ in entry["defs"]:
             return
         try:
@@ -250,7 +251,7 @@ class Helpers:
         for module, attr in through:
             value = getattr(module, attr)
             if callable(value) and not isinstance(value, types.ModuleType):
-                self._module(module.__name__)["binds"].setdefault(attr, self.bind(attr, value))
+                self.module_entry(module.__name__)["binds"].setdefault(attr, self.bind(attr, value))
         for dep, value in names.items():
             if dep not in entry["binds"] and dep not in entry["defs"]:
                 entry["binds"][dep] = self.bind(dep, value)
@@ -260,22 +261,8 @@ class Helpers:
         for module, entry in self.modules.items():
             source = "\n\n".join(entry["defs"].values())
             binds = [b for name, b in entry["binds"].items() if name not in entry["defs"]]
-            out.append([module, source, [_resolve(b) for b in binds]])
+            out.append([module, source, binds])
         return out
-
-
-class _ImportAttr:
-    """A function from an installed package (math.sqrt): imported again inside the sandbox."""
-
-    def __init__(self, module, name):
-        self.module, self.name = module, name
-
-
-def _resolve(bind):
-    name, kind, value = bind
-    if kind == "value" and isinstance(value, _ImportAttr):
-        return [name, "importattr", [value.module, value.name]]
-    return bind
 
 
 def _check_plain(obj, depth=0):
