@@ -524,3 +524,11 @@ def test_every_exercises_cases_cross_the_boundary_as_plain_data():
             message = plain.pack([list(case.args), case.kwargs], callables)
             args, kwargs = plain.unpack(message[8:], lambda number: ("callback", id(callables[number])))
             assert same(list(case.args), args) and same(case.kwargs, kwargs), (ex.id, case.name)
+
+
+@pytest.mark.slow
+def test_a_huge_exercise_cell_is_an_error_and_grading_goes_on(tmp_path):
+    source = ZERO_ONE_HOT + f"PADDING = '{'x' * (plain.MAX_MESSAGE + 1)}'\n"
+    by_name, result = score(tmp_path, one_hot=source)
+    assert by_name["one_hot"].status == "error" and "larger than" in by_name["one_hot"].reason
+    assert by_name["greedy_decode"].status == "not attempted"

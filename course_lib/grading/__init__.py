@@ -97,17 +97,19 @@ class Grader:
         sources = {slot.name: read._source(nb.cells[found[slot.name][0]]) for slot in slots
                    if not found[slot.name][2]}
         passed = set()
-        for k, slot in enumerate(slots):  # 2. static check and 4. score, exercise by exercise
-            _, _, problem = found[slot.name]
-            if problem:
-                result.exercises[k].status, result.exercises[k].reason = "missing", problem
-                continue
-            result.exercises[k] = score.score_exercise(slot, slots, sources, seed, objects, allowed, passed,
-                                                       self.child_dir, sandbox_timeout, self.unsafe, review)
-            if result.exercises[k].status == "passed":
-                passed.add(slot.exercise_id)
-        if finish_run is not None:
-            result.execution = finish_run()
+        try:
+            for k, slot in enumerate(slots):  # 2. static check and 4. score, exercise by exercise
+                _, _, problem = found[slot.name]
+                if problem:
+                    result.exercises[k].status, result.exercises[k].reason = "missing", problem
+                    continue
+                result.exercises[k] = score.score_exercise(slot, slots, sources, seed, objects, allowed, passed,
+                                                           self.child_dir, sandbox_timeout, self.unsafe, review)
+                if result.exercises[k].status == "passed":
+                    passed.add(slot.exercise_id)
+        finally:  # the run's sandbox is always waited for, and closed
+            if finish_run is not None:
+                result.execution = finish_run()
         return result
 
 

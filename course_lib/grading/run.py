@@ -11,6 +11,7 @@ checked for shape, cut to size and escaped before printing.
 """
 import time
 
+from . import plain
 from .read import ROOT
 from .sandbox import Limits, Process, SandboxError
 
@@ -38,13 +39,20 @@ def start(nb, child_dir, course_copy, timeout, cell_timeout, unsafe=False):
     process = Process("notebook", child_dir, limits, binds, writable=["/course/notebooks"],
                       cwd="/course/notebooks", env={"PYTHONPATH": "/course"}, unsafe=unsafe)
     deadline = time.monotonic() + timeout + KILL_GRACE + STARTUP  # read when called: tests shorten them
+    nb = nbformat.from_dict(nb)  # a copy without outputs: only the sources are run
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    problem = None
     try:
         process.send([nbformat.writes(nb), float(timeout), float(cell_timeout)], 60)
-    except SandboxError:
-        pass  # finish() reports it
+    except (SandboxError, plain.BoundaryError) as err:  # finish() reports it
+        problem = err
 
     def finish():
         try:
+            if problem is not None:
+                raise SandboxError(str(problem))
             (result,) = process.receive(max(deadline - time.monotonic(), 1))
             return checked(result)
         except (SandboxError, ValueError, TypeError) as err:
