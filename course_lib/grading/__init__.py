@@ -31,6 +31,9 @@ class Grader:
     course_lib, both read-only in every sandbox. Use as a context manager."""
 
     def __init__(self, unsafe=False, solutions=read.SOLUTIONS):
+        reason = None if unsafe else unavailable_reason()
+        if reason:
+            raise RuntimeError(f"cannot grade in a sandbox: {reason} (unsafe=True grades without one)")
         self.unsafe, self.solutions = unsafe, solutions
         self.child_dir = child_folder()
         self.course_dir = Path(tempfile.mkdtemp(prefix="grader-course-"))

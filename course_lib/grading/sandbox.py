@@ -12,6 +12,7 @@ root, else the grader's own user in a user namespace of its own.
 Nothing secret is on its command line or in its environment: /proc/1/cmdline inside shows
 bwrap's own arguments, so the seed of the hidden cases never goes there.
 """
+import functools
 import os
 import platform
 import secrets
@@ -46,8 +47,9 @@ class SandboxError(Exception):
     """The sandboxed process hung, died or sent something that is not a valid message."""
 
 
+@functools.lru_cache(maxsize=None)
 def unavailable_reason():
-    """Why bubblewrap cannot isolate submissions here, or None if it can."""
+    """Why bubblewrap cannot isolate submissions here, or None if it can (tried once per process)."""
     if platform.system() != "Linux":
         return f"the sandbox needs Linux (bubblewrap and namespaces); this is {platform.system()}"
     if shutil.which("bwrap") is None:
