@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from course_lib import exercises, grade
+from course_lib.grading import read, run
 from course_lib.release import strip_solution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,8 +148,9 @@ def test_monkeypatching_the_checker_in_the_exercise_cell_earns_nothing(tmp_path)
               "E.check_and_use = lambda exercise_id, fn: E.get(exercise_id).reference\n"
               "def one_hot(ids, vocab_size):\n    raise NotImplementedError()\n")
     result, by_name = graded(submission(tmp_path, set_exercise(source)))
-    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("forbidden", 0)
+    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("needs review", 0)
     assert "course_lib" in by_name["one_hot"].reason
+    assert result.needs_review == [{"exercise_id": "07.one_hot", "points": 1, "reason": by_name["one_hot"].reason}]
 
 
 def test_monkeypatching_the_reference_in_another_cell_earns_nothing(tmp_path):
@@ -178,19 +180,19 @@ def test_monkeypatching_the_reference_in_another_cell_earns_nothing(tmp_path):
 def test_calling_the_reference_earns_nothing(tmp_path, body):
     source = f"def one_hot(ids, vocab_size):\n    {body}\n"
     result, by_name = graded(submission(tmp_path, set_exercise(source)))
-    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("forbidden", 0), by_name["one_hot"]
+    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("needs review", 0), by_name["one_hot"]
 
 
-def test_the_sandbox_cannot_import_course_lib():
-    """Behind the static check, the process running learner code has no course_lib."""
-    sandbox = grade.Sandbox()
-    try:
-        assert sandbox.run("import numpy as np", 60) is None
-        problem = sandbox.run("import course_lib.layers", 60)
-        assert problem is not None and "ImportError" in problem
-        assert sandbox.run("import sys\nassert not any(m.startswith('course_lib') for m in sys.modules)", 60) is None
-    finally:
-        sandbox.close()
+@pytest.mark.parametrize("body", [
+    "from course_lib.layers import one_hot as reference\n    return reference(ids, vocab_size)",
+    "return __import__('course' + '_lib.layers').layers.one_hot(ids, vocab_size)",
+], ids=["import", "__import__"])
+def test_calling_the_reference_earns_nothing_behind_the_static_check(tmp_path, body):
+    """With the static check off, the sandbox alone: there is no course_lib to import."""
+    source = f"def one_hot(ids, vocab_size):\n    {body}\n"
+    result, by_name = graded(submission(tmp_path, set_exercise(source)), review=False)
+    assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("error", 0), by_name["one_hot"]
+    assert "ModuleNotFoundError" in by_name["one_hot"].reason
 
 
 # ---------------------------------------------------------------------------
@@ -245,7 +247,7 @@ def test_moved_cell_is_a_clear_error(tmp_path):
 ])
 def test_a_misbehaving_function_gets_a_reason(tmp_path, body, expected):
     source = f"def one_hot(ids, vocab_size):\n    {body}\n"
-    result, by_name = graded(submission(tmp_path, set_exercise(source)))
+    result, by_name = graded(submission(tmp_path, set_exercise(source)), review=False)
     assert by_name["one_hot"].earned == 0 and expected in by_name["one_hot"].reason, by_name["one_hot"]
 
 
@@ -255,7 +257,7 @@ def test_a_misbehaving_function_gets_a_reason(tmp_path, body, expected):
     ("def one_hot(ids, vocab_size)\n    return ids", "SyntaxError"),
 ])
 def test_a_misbehaving_exercise_cell_gets_a_reason(tmp_path, top_level, expected):
-    result, by_name = graded(submission(tmp_path, set_exercise(ONE_HOT_BODY + top_level)))
+    result, by_name = graded(submission(tmp_path, set_exercise(ONE_HOT_BODY + top_level)), review=False)
     assert by_name["one_hot"].earned == 0 and expected in by_name["one_hot"].reason, by_name["one_hot"]
 
 
@@ -307,8 +309,11 @@ class TestRunningInAKernel:
     them on one worker while the rest of this file runs on the other."""
 
     def test_unsolved_notebook_runs_and_earns_nothing_and_says_why(self, tmp_path):
+        """While grading there is no reference to fall back on: check_and_use hands back the
+        unsolved function, so the cells that use it fail, and the run goes on to the end."""
         result, by_name = graded(UNSOLVED, run=True, cell_timeout=120, timeout=300)
-        assert result.execution["errors"] == [] and not result.execution["kernel_died"], result.execution
+        assert not result.execution["kernel_died"], result.execution
+        assert result.execution["errors"][0]["error"].startswith("NotImplementedError"), result.execution
         assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED, 4).cells)
         assert (result.earned, result.possible) == (0, 4)
         assert all(ex.status == "not attempted" for ex in by_name.values())
@@ -331,12 +336,13 @@ class TestRunningInAKernel:
         assert result.earned == 2
 
     def test_a_kernel_that_ignores_interrupts_is_killed(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(grade, "KILL_GRACE", 3)
+        monkeypatch.setattr(run, "KILL_GRACE", 3)
+        monkeypatch.setattr(run, "STARTUP", 30)
         cell = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
         path, solution_path = small_notebooks(tmp_path, [cell])
         result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=30, timeout=10)
         assert result.execution["kernel_died"] and result.execution["timed_out"], result.execution
-        assert "the kernel stopped answering and was killed" in str(result.execution["errors"])
+        assert "the run ended early: did not finish" in str(result.execution["errors"])
         assert result.earned == 2
 
 
@@ -363,7 +369,7 @@ def test_seed_zero_is_refused():
 
 def test_learner_version_of_a_check_cell_is_recognised():
     solved = nbformat.read(SOLVED, as_version=4)
-    slots = grade.read_slots(solved)
+    slots = read.read_slots(solved)
     unsolved = nbformat.read(UNSOLVED, as_version=4)
     for slot in slots:
         assert unsolved.cells[slot.check_index].source.strip() in slot.check_sources
@@ -384,7 +390,7 @@ def test_course_lib_helpers_are_allowed_but_not_the_exercise_reference(tmp_path)
         "    return ''.join(chars[i] for i in picks.argmax(axis=-1))\n")
     nbformat.write(nb, path)
     result, by_name = graded(path, solution_path=solution_path)
-    assert by_name["one_hot"].status == "forbidden" and "reference implementation" in by_name["one_hot"].reason
+    assert by_name["one_hot"].status == "needs review" and "reference implementation" in by_name["one_hot"].reason
     assert by_name["greedy_decode"].earned == 1, by_name["greedy_decode"]
 
     # Shadowing the name hides it from the static check, but the sandbox never gets the module.
