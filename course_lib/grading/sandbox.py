@@ -29,6 +29,8 @@ from . import plain
 
 HERE = Path(__file__).resolve().parent
 CHILD_FILES = ("child.py", "plain.py")
+# course_lib/depth.py imports only torch: the child needs it to rebuild DepthTensor arguments.
+CHILD_EXTRA_FILES = {"depth.py": HERE.parent / "depth.py"}
 # When the grader runs as root, each sandbox runs as a user of its own, picked from a range no
 # real account uses: the process limit then counts that sandbox's processes and nothing else.
 SANDBOX_UIDS = range(1_000_000, 2_000_000)
@@ -161,8 +163,9 @@ def child_folder():
     """A private copy of the child program, to bind into sandboxes (not the repository's path)."""
     folder = Path(tempfile.mkdtemp(prefix="grader-child-"))
     folder.chmod(0o755)
-    for name in CHILD_FILES:
-        shutil.copy(HERE / name, folder / name)
+    sources = {name: HERE / name for name in CHILD_FILES} | CHILD_EXTRA_FILES
+    for name, source in sources.items():
+        shutil.copy(source, folder / name)
         (folder / name).chmod(0o644)
     return folder
 

@@ -52,11 +52,17 @@ EXERCISES_STUB = '''"""The checker is not here while grading: the grader scores 
 from course_lib._withheld import withheld
 
 NOTE = "not checked in this run: the grader scores this exercise on its own, on hidden cases"
+_YOURS = {}
 
 
 def check_and_use(exercise_id, fn):
     print(f"{exercise_id}: {NOTE}")
+    _YOURS[exercise_id] = fn
     return fn
+
+
+def yours(exercise_id):
+    return _YOURS.get(exercise_id) or withheld(f"the reference of {exercise_id}")
 
 
 def summary(notebook):
