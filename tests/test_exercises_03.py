@@ -176,7 +176,16 @@ def test_backward_helper_without_slips_passes():
 def test_an_unknown_mistake_fails_without_a_hint():
     def wrong(x, h_prev, W_ih, W_hh, b_ih, b_hh):
         h, cache = forward_per_gate(x, h_prev, W_ih, W_hh, b_ih, b_hh)
-        return 0.9 * h, cache
+        return h + 0.01 * h ** 2, cache
 
     report = check("03.gru_step_forward", wrong)
     assert report.status == "failed" and not report.hint, str(report)
+
+
+def test_an_output_off_by_a_constant_factor_is_named():
+    def wrong(x, h_prev, W_ih, W_hh, b_ih, b_hh):
+        h, cache = forward_per_gate(x, h_prev, W_ih, W_hh, b_ih, b_hh)
+        return 0.9 * h, cache
+
+    report = check("03.gru_step_forward", wrong)
+    assert "h the right one times 0.9" in report.message and report.hint, str(report)

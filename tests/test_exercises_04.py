@@ -54,9 +54,13 @@ def softmax(z):
 
 
 def top_k(logits, k, temperature, rng, keep=None, renormalise=True, reverse=False):
+    """Keeps every logit tied with the k-th largest (the course's rule)."""
     scaled = logits / temperature
-    order = np.argsort(scaled) if reverse else np.argsort(-scaled)
-    kept = order[: (k if keep is None else keep)]
+    keep = k if keep is None else keep
+    if reverse:
+        kept = np.flatnonzero(scaled <= np.sort(scaled)[keep - 1])
+    else:
+        kept = np.flatnonzero(scaled >= np.sort(scaled)[-keep])
     if renormalise:
         masked = np.full_like(scaled, -np.inf)
         masked[kept] = scaled[kept]
@@ -242,9 +246,29 @@ def test_top_p_not_renormalised(seed):
 
 
 def test_top_k_ignoring_k_fails_without_a_hint():
-    report = check("04.sample_top_k", lambda logits, k, t, rng: int(np.argmax(logits)))
+    def attempt(logits, k, t, rng):
+        return int(rng.choice(len(logits), p=softmax(logits / t) ** 0 / len(logits)))
+    report = check("04.sample_top_k", attempt)
     assert report.status == "failed"
     assert report.hint == ""
+
+
+def test_top_k_argmax_never_draws_from_the_generator():
+    report = check("04.sample_top_k", lambda logits, k, t, rng: int(np.argmax(logits)))
+    assert report.status == "failed" and "rng" in report.hint, str(report)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_top_k_breaking_ties_by_position_is_caught(seed):
+    # np.argsort keeps exactly k; the rule keeps every logit tied with the k-th largest.
+    def attempt(logits, k, temperature, rng):
+        scaled = logits / temperature
+        kept = np.argsort(-scaled)[:k]
+        masked = np.full_like(scaled, -np.inf)
+        masked[kept] = scaled[kept]
+        return int(rng.choice(len(scaled), p=softmax(masked)))
+    report = check("04.sample_top_k", attempt, seed=seed)
+    assert report.status == "failed" and "tie" in report.message and "np.sort(scaled)[-k]" in report.hint, str(report)
 
 
 def test_unnormalised_rng_choice_is_an_error_not_a_pass():

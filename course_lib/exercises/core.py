@@ -323,11 +323,11 @@ def diagnose(ex, fn, outcomes, forward=None):
         return mistake.description, mistake.hint
     first = next(o for o in outcomes if o.problem is not None)
     if any(o.unused for o in outcomes):
-        return ("its randomness drawn from somewhere other than the generator it was given",
+        return ("no draw from the random generator it was given",
                 "Draw every random number from the `rng` argument (rng.choice, rng.integers, "
-                "rng.random), never from np.random.* or a new np.random.default_rng(...): the "
-                "caller seeds `rng` to make runs reproducible, and two calls with generators in "
-                "different states must be able to give different results.")
+                "rng.random), never from np.random.* or a new np.random.default_rng(...), and do not "
+                "replace the draw by a fixed choice: the caller seeds `rng` to make runs reproducible, "
+                "and generators in different states must be able to give different results.")
     if any(o.mutated for o in outcomes):
         return ("an input changed in place",
                 "Work on copies: b = b.copy() before assigning into it, g * scale rather than "
@@ -430,8 +430,8 @@ def _relation_hint(name, phrase):
                 f"{name} = (...).sum(axis=0).")
     if phrase == "of the wrong sign":
         return f"Check the sign of each term of {name}: every entry is the negative of the right one."
-    return (f"Every entry of {name} is off by the same factor: look for a division by the batch size "
-            f"or the number of positions that is missing, extra, or uses the wrong count.")
+    return (f"Every entry of {name} is off by the same factor: look for a factor that is missing or "
+            f"extra, such as a division by the batch size or the number of positions, or a 2 from a derivative.")
 
 
 def _gradient_table(ex, outcomes):
