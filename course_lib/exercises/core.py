@@ -349,8 +349,8 @@ def diagnose(ex, fn, outcomes, forward=None):
                 f"{fwd.name} returns holds something else. {fwd.cache_layout}")
     related = _related_outputs(ex, outcomes)
     if related:
-        name, phrase = related
-        return (f"{name} {phrase}", _relation_hint(name, phrase))
+        description = " and ".join(f"{name} {phrase}" for name, phrase in related)
+        return description, " ".join(dict.fromkeys(_relation_hint(n, p) for n, p in related))
     return None
 
 
@@ -399,26 +399,26 @@ def _right_on_reference_caches(ex, fn, outcomes):
 
 
 def _related_outputs(ex, outcomes):
-    """(output name, relation) when one wrong output relates the same way on every case."""
+    """[(output name, relation)] when every wrong output relates to the right one in one
+    way on every case (the same factor, say); None otherwise."""
     if ex.compare is not None:
         return None
     wrong_names = [n for n in ex.outputs if any(n in o.problems for o in outcomes)]
-    if len(wrong_names) != 1:
-        return None
-    name = wrong_names[0]
-    phrases = set()
-    for o in outcomes:
-        if name not in o.problems:
-            continue
-        got, expected = split_outputs(o.got, ex.outputs)[name], split_outputs(o.expected, ex.outputs)[name]
-        phrases.add(relation(got, expected, ex.atol, ex.rtol))
-    if len(phrases) == 1 and None not in phrases:
-        phrase = phrases.pop()
-        # A scale that changes from case to case (batch size, sequence length) is still one slip.
-        return name, phrase
-    if phrases and all(p and p.startswith("the right one times") for p in phrases):
-        return name, "the right one times a factor that changes with the case (a division too many or too few?)"
-    return None
+    found = []
+    for name in wrong_names:
+        phrases = set()
+        for o in outcomes:
+            if name in o.problems:
+                got = split_outputs(o.got, ex.outputs)[name]
+                phrases.add(relation(got, split_outputs(o.expected, ex.outputs)[name], ex.atol, ex.rtol))
+        if len(phrases) == 1 and None not in phrases:
+            found.append((name, phrases.pop()))
+        elif phrases and all(p and p.startswith("the right one times") for p in phrases):
+            # A factor that changes from case to case (batch size, sequence length) is still one slip.
+            found.append((name, "the right one times a factor that changes with the case"))
+        else:
+            return None
+    return found or None
 
 
 def _relation_hint(name, phrase):

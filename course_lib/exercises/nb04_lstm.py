@@ -241,15 +241,16 @@ def sampling_cases(rng, kind):
         if kind == "k":
             setting = int(rng.integers(2, 6))
             if case_index == 7:
-                # A tie at the k-th largest logit: every logit tied with it is kept.
+                # Four logits tied at the k-th largest: every one of them is kept, so the
+                # three that an exactly-k cut drops hold a good share of the mass.
                 order = np.argsort(-logits)
-                logits[order[setting]] = logits[order[setting - 1]]
+                logits[order[setting:setting + 3]] = logits[order[setting - 1]]
         else:
             # The top character alone stays below p (every variant below can then run),
             # and p leaves a few characters out.
             top = sampling.softmax(logits / temperature).max()
             setting = float(rng.uniform(max(top + 0.02, 0.3), 0.8))
-        for draw in range(8):
+        for draw in range(16 if case_index == 7 and kind == "k" else 8):
             seed = int(rng.integers(2**31))
             special = {6: "large logits, low temperature, ", 7: "a tie at the k-th largest, " if kind == "k" else ""}
             name = (f"{special.get(case_index, '')}V={V}, {kind}={setting:.3g}, temperature={temperature:.3g}, "
