@@ -291,3 +291,62 @@ def test_hidden_cases_differ_from_the_notebook_cases(exercise_id):
     ex = get(exercise_id)
     visible, hidden = ex.cases(np.random.default_rng(0)), ex.cases(np.random.default_rng(1))
     assert any(not np.array_equal(first_array(a), first_array(b)) for a, b in zip(visible, hidden))
+
+
+# --- the cases added for issue 11, each held to the bug it exists to catch ------------
+
+def failing_case(exercise_id, fn, seed=0):
+    """The name of the first case the attempt fails on, from the report's message."""
+    report = check(exercise_id, fn, seed=seed)
+    assert report.status in ("failed", "error"), str(report)
+    return report, report.message.split("'")[1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_softmax_ce_global_max_fails_on_rows_of_very_different_scale(seed):
+    def attempt(logits, y, ignore_index=-1):
+        return _softmax_ce(logits - logits.max(), y, ignore_index, stable=False)  # one max for all rows
+    report, case = failing_case("01.softmax_cross_entropy", attempt, seed)
+    assert case.startswith("rows of very different scale")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_softmax_ce_zero_division_fails_on_an_all_padding_batch(seed):
+    def attempt(logits, y, ignore_index=-1):
+        loss, d = _softmax_ce(logits, y, ignore_index)
+        n = (np.asarray(y) != ignore_index).sum()
+        with np.errstate(all="ignore"):
+            scale = max(n, 1) / n  # 0 valid positions: inf * 0 = NaN, as 0 / 0 gives
+        return loss * scale, d * scale
+    report, case = failing_case("01.softmax_cross_entropy", attempt, seed)
+    assert case == "a batch that is all padding" and "no valid position" in report.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_temperature_max_before_dividing_fails_at_low_temperature(seed):
+    def attempt(logits, temperature, rng):
+        z = np.asarray(logits, dtype=float)
+        with np.errstate(all="ignore"):
+            p = np.exp(z / temperature - z.max())
+        return int(rng.choice(len(p), p=p / p.sum()))
+    report, case = failing_case("01.sample_with_temperature", attempt, seed)
+    assert case.startswith("large logits (around 1000), temperature 0.")
+    assert float(case.rsplit(" ", 1)[1]) <= 0.1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_hot_width_from_the_ids_fails_on_an_unused_last_id(seed):
+    def attempt(ids, V):
+        return np.eye(int(np.max(ids)) + 1)[ids]
+    report, case = failing_case("01.one_hot", attempt, seed)
+    assert "vocab_size" in report.hint
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rnn_step_backward_with_arctanh_is_named(seed):
+    def attempt(dh, cache):
+        x, h_prev, Wx, Wh, h = cache
+        with np.errstate(all="ignore"):
+            da = dh * (1 - np.arctanh(h) ** 2)
+        return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    assert_recognised("01.rnn_step_backward", attempt, "tanh'(a) computed as 1 - arctanh(h)")
