@@ -77,6 +77,11 @@ MASKED_SOFTMAX_MISTAKES = [
                 lambda m: np.max(m[np.isfinite(m)]) if np.isfinite(m).any() else 0.0, scores, mask, axis),
             "Take the max along `axis` with keepdims=True: a slice whose scores are far below the "
             "global max gets exp() = 0 everywhere, and then 0 / 0."),
+    Mistake("no guard for a slice with no real position, so 0 / 0 gives NaN there",
+            lambda scores, mask, axis=-1: _softmax(np.where(mask, scores, -np.inf), axis),
+            "Where a whole slice is padding (or -inf), its max is -inf and its sum is 0: subtract 0 "
+            "instead of the max there (np.where(np.isfinite(top), top, 0)) and divide by 1 instead "
+            "of the zero sum, so that the slice comes out as all zeros."),
     Mistake("the softmax taken over axis 0 instead of `axis`",
             lambda scores, mask, axis=-1: attention.masked_softmax(scores, mask, axis=0),
             "Normalise along `axis` (the source positions, the last axis by default): use "
