@@ -30,7 +30,7 @@ import numpy as np
 
 from .compare import (as_array, changed_input, compare_outputs, compare_value, describe,  # noqa: F401
                       output_error, output_problems, split_outputs, unused_generators)
-from .diagnose import diagnose, recognise_mistake  # noqa: F401
+from .diagnose import diagnose, output_relations, recognise_mistake  # noqa: F401
 from .pairing import cache_problem, with_learner_cache
 from .report import OutputRow, Report
 from .running import TooSlow, call_safely, learner_traceback, time_limit  # noqa: F401
@@ -165,6 +165,10 @@ def check_exercise(ex, fn, seed=0, forward=None, backward=None):
     report.cases_passed = sum(o.problem is None for o in outcomes)
     if ex.forward is not None:
         report.table = _gradient_table(ex, outcomes)
+        relations = output_relations(ex, outcomes)
+        for row in report.table:
+            if relations.get(row.name):
+                row.problem = relations[row.name].replace("the right one times", "times")
     failed = [o for o in outcomes if o.problem is not None]
     if not failed:
         report.status = "passed"

@@ -48,7 +48,10 @@ def diagnose(ex, fn, outcomes, forward=None):
     related = _related_outputs(ex, outcomes)
     if related:
         description = " and ".join(f"{name} {phrase}" for name, phrase in related)
-        return description, " ".join(dict.fromkeys(_relation_hint(n, p) for n, p in related))
+        by_kind = {}
+        for name, phrase in related:
+            by_kind.setdefault(phrase.split(" times ")[0], (phrase, []))[1].append(name)
+        return description, " ".join(_relation_hint(names, phrase) for phrase, names in by_kind.values())
     return None
 
 
@@ -96,37 +99,47 @@ def _right_on_reference_caches(ex, fn, outcomes):
     return True
 
 
-def _related_outputs(ex, outcomes):
-    """[(output name, relation)] when every wrong output relates to the right one in one
-    way on every case (the same factor, say); None otherwise."""
+def output_relations(ex, outcomes):
+    """{output name: relation} for each wrong output that relates to the right one in a
+    single way on every case where it is wrong (see compare.relation); None where not."""
     if ex.compare is not None:
-        return None
-    wrong_names = [n for n in ex.outputs if any(n in o.problems for o in outcomes)]
-    found = []
-    for name in wrong_names:
+        return {}
+    relations = {}
+    for name in ex.outputs:
         phrases = set()
         for o in outcomes:
             if name in o.problems:
                 got = split_outputs(o.got, ex.outputs)[name]
                 phrases.add(relation(got, split_outputs(o.expected, ex.outputs)[name], ex.atol, ex.rtol))
-        if len(phrases) == 1 and None not in phrases:
-            found.append((name, phrases.pop()))
-        elif phrases and all(p and p.startswith("the right one times") for p in phrases):
+        if not phrases:
+            continue
+        if len(phrases) == 1:
+            relations[name] = phrases.pop()
+        elif all(p and p.startswith("the right one times") for p in phrases):
             # A factor that changes from case to case (batch size, sequence length) is still one slip.
-            found.append((name, "the right one times a factor that changes with the case"))
+            relations[name] = "the right one times a factor that changes with the case"
         else:
-            return None
-    return found or None
+            relations[name] = None
+    return relations
 
 
-def _relation_hint(name, phrase):
+def _related_outputs(ex, outcomes):
+    """[(output name, relation)] when every wrong output has one; None otherwise."""
+    relations = output_relations(ex, outcomes)
+    if not relations or None in relations.values():
+        return None
+    return list(relations.items())
+
+
+def _relation_hint(names, phrase):
+    names = " and ".join(names)
     if phrase == "transposed":
-        return (f"{name} must have the shape of the array it is the gradient of, in the same layout: "
+        return (f"{names} must have the shape of the array it is the gradient of, in the same layout: "
                 "swap the operands of the matmul (a.T @ b instead of b.T @ a).")
     if phrase.startswith("not summed"):
         return (f"What is shared by every row of the batch gets the sum of their gradients: "
-                f"{name} = (...).sum(axis=0).")
+                f"{names} = (...).sum(axis=0).")
     if phrase == "of the wrong sign":
-        return f"Check the sign of each term of {name}: every entry is the negative of the right one."
-    return (f"Every entry of {name} is off by the same factor: look for a factor that is missing or "
+        return f"Check the sign of each term of {names}: every entry is the negative of the right one."
+    return (f"Every entry of {names} is off by the same factor: look for a factor that is missing or "
             f"extra, such as a division by the batch size or the number of positions, or a 2 from a derivative.")
