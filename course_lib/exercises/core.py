@@ -79,6 +79,8 @@ class Exercise:
     forward:   a backward exercise's forward exercise id; the cache is its last argument.
     make_cache: make_cache(forward_fn, *case.forward) -> cache, when the cache is not
                simply forward_fn(*case.forward)[-1] (rnn_backward loops over steps).
+    table:     show every output in a table with its largest error; backward
+               exercises (those with `forward`) always do.
     """
 
     id: str
@@ -96,6 +98,7 @@ class Exercise:
     cache_layout: str = ""
     forward: str | None = None
     make_cache: Callable | None = None
+    table: bool = False
 
     @property
     def name(self):
@@ -163,7 +166,7 @@ def check_exercise(ex, fn, seed=0, forward=None, backward=None):
         return report
 
     report.cases_passed = sum(o.problem is None for o in outcomes)
-    if ex.forward is not None:
+    if ex.table or ex.forward is not None:
         report.table = _gradient_table(ex, outcomes)
         relations = output_relations(ex, outcomes)
         for row in report.table:
