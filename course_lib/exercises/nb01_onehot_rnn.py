@@ -427,7 +427,7 @@ def caches_of_steps(step_forward, x, h0, Wx, Wh, b):
     return caches
 
 
-def _rnn_backward_with(carry_dh=True, accumulate=True, backwards=True):
+def _rnn_backward_with(carry_dh=True, accumulate=True, backwards=True, dh0_before_step_0=False):
     def wrong(dhs, cache):
         N, T, H = dhs.shape
         x0, _, Wx, Wh, _ = cache[0]
@@ -436,12 +436,13 @@ def _rnn_backward_with(carry_dh=True, accumulate=True, backwards=True):
         dh_next = np.zeros((N, H))
         for t in (reversed(range(T)) if backwards else range(T)):
             dh = dhs[:, t] + dh_next if carry_dh else dhs[:, t]
+            dh_into_step_0 = dh
             dx[:, t], dh_next, dWx_t, dWh_t, db_t = layers.rnn_step_backward(dh, cache[t])
             if accumulate:
                 dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
             else:
                 dWx, dWh, db = dWx_t, dWh_t, db_t
-        return dx, dh_next, dWx, dWh, db
+        return dx, dh_into_step_0 if dh0_before_step_0 else dh_next, dWx, dWh, db
     return wrong
 
 
@@ -458,10 +459,9 @@ RNN_BACKWARD_MISTAKES = [
             _rnn_backward_with(carry_dh=False, accumulate=False),
             "Two accumulations are missing. h_t gets gradient from the loss at t and from step t+1: "
             "add them. The weights are shared across time: sum their gradients over all steps."),
-    Mistake("dh0 returned as the gradient reaching step 0 from above, before going through step 0",
-            lambda dhs, cache: (lambda out: (out[0], dhs[:, 0] + _rnn_backward_with()(dhs[:, 1:], cache[1:])[1]
-                                             if dhs.shape[1] > 1 else dhs[:, 0], *out[2:]))(
-                _rnn_backward_with()(dhs, cache)),
+    Mistake("dh0 returned as the gradient reaching h_0 (dhs[:, 0] + dh_prev of step 1), before going "
+            "back through step 0",
+            _rnn_backward_with(dh0_before_step_0=True),
             "dh0 is the gradient with respect to the state BEFORE the first step: the dh_prev that "
             "rnn_step_backward returns for t = 0, after the loop has finished."),
     Mistake("the steps visited from first to last",
