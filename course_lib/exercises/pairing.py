@@ -21,7 +21,6 @@ class _Arguments:
     kwargs: dict = dataclasses.field(default_factory=dict)
 
 
-
 def exercise(exercise_id):
     from . import get  # here, not at the top: the package imports this module
 
@@ -52,14 +51,14 @@ def with_learner_cache(ex, case, forward):
     return dataclasses.replace(case, args=tuple(case.args[:-1]) + (cache,))
 
 
-def upstream_gradients(ex, expected, index, seed):
+def upstream_gradients(expected, index, seed):
     """Made-up gradients for every output of a forward step but its cache (the last)."""
     rng = np.random.default_rng([seed, index, 77])
     parts = expected[:-1]
     return tuple(rng.normal(size=np.shape(part)) for part in parts)
 
 
-def gradients_from_cache(back_ex, backward_fn, upstream, cache, seconds=None):
+def gradients_from_cache(backward_fn, upstream, cache, seconds=None):
     """backward_fn(*upstream, cache), on copies, within the time limit."""
     return call_safely(backward_fn, _Arguments(tuple(upstream) + (cache,)), seconds)[0]
 
@@ -71,18 +70,18 @@ def cache_problem(ex, case, got, expected, index, seed, backward=None):
     the learner's own backward if known, else the reference backward.
     """
     back_ex = exercise(ex.backward)
-    upstream = upstream_gradients(ex, expected, index, seed)
-    want = gradients_from_cache(back_ex, back_ex.reference, upstream, expected[-1])
+    upstream = upstream_gradients(expected, index, seed)
+    want = gradients_from_cache(back_ex.reference, upstream, expected[-1])
     judge = backward if backward is not None else back_ex.reference
     whose = "your" if backward is not None else "the reference"
     layout = f" {ex.cache_layout}" if ex.cache_layout else ""
     try:
-        grads = gradients_from_cache(back_ex, judge, upstream, got[-1], back_ex.time_limit)
+        grads = gradients_from_cache(judge, upstream, got[-1], back_ex.time_limit)
     except TooSlow:
         return f"{whose} {back_ex.name} ran too long on your cache.{layout}"
     except (Exception, SystemExit) as exc:
         return (f"{', '.join(ex.outputs[:-1])} right, but {whose} {back_ex.name} cannot use your "
-                f"cache ({type(exc).__name__}: {exc}).{layout}")
+                f"cache ({type(exc).__name__}: {_one_line(exc)}).{layout}")
     problem = compare_outputs(back_ex, grads, want, case)
     if problem is None:
         return None
@@ -93,10 +92,16 @@ def cache_problem(ex, case, got, expected, index, seed, backward=None):
 def cache_gradients_agree(ex, case, index, seed, got, wrong, expected):
     """Whether two forward outputs' caches give the same gradients in the reference backward."""
     back_ex = exercise(ex.backward)
-    upstream = upstream_gradients(ex, expected, index, seed)
+    upstream = upstream_gradients(expected, index, seed)
     try:
-        a = gradients_from_cache(back_ex, back_ex.reference, upstream, got[-1])
-        b = gradients_from_cache(back_ex, back_ex.reference, upstream, wrong[-1])
+        a = gradients_from_cache(back_ex.reference, upstream, got[-1])
+        b = gradients_from_cache(back_ex.reference, upstream, wrong[-1])
     except Exception:
         return False
     return compare_outputs(back_ex, a, b, case) is None
+
+
+def _one_line(exc, limit=200):
+    """An exception's message on one line, cut to `limit` characters (it is the learner's text)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
