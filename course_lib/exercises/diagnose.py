@@ -12,7 +12,6 @@ from .pairing import cache_gradients_agree, exercise
 from .running import TooSlow, call_safely
 
 
-
 def diagnose(ex, fn, outcomes, forward=None):
     """(description, hint) for a failed attempt, or None if nothing specific is found."""
     kinds = {o.kind for o in outcomes if o.problem is not None}
