@@ -279,5 +279,29 @@ def test_a_sampler_ignoring_its_generator_is_named(seed):
         return int(np.random.default_rng(0).choice(len(p), p=p / p.sum()))
 
     report = check("01.sample_with_temperature", attempt, seed=seed)
-    assert report.status == "failed" and "no draw from the random generator" in report.message
+    assert report.status == "failed" and "results that ignore the random generator" in report.message
     assert "rng" in report.hint
+
+
+def in_another_process(fn):
+    """fn as the grader's sandbox runs it: on copies, so the caller's arguments never change."""
+    import copy
+
+    def remote(*args, **kwargs):
+        return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    return remote
+
+
+def correct_sampler(logits, temperature, rng):
+    z = np.asarray(logits, dtype=float) / temperature
+    p = np.exp(z - z.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def test_generator_use_is_judged_from_results_so_it_holds_across_a_process_boundary():
+    assert check("01.sample_with_temperature", in_another_process(correct_sampler)).passed
+
+    def fixed_generator(logits, temperature, rng):
+        return correct_sampler(logits, temperature, np.random.default_rng(0))
+    report = check("01.sample_with_temperature", in_another_process(fixed_generator))
+    assert report.status == "failed" and "results that ignore the random generator" in report.message

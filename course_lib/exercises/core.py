@@ -29,7 +29,8 @@ from typing import Callable
 import numpy as np
 
 from .compare import (as_array, changed_input, compare_outputs, compare_value, describe,  # noqa: F401
-                      output_error, output_problems, split_outputs, unused_generators)
+                      output_error, output_problems, same_output, split_outputs,
+                      with_other_generators)
 from .diagnose import diagnose, output_relations, recognise_mistake  # noqa: F401
 from .pairing import cache_problem, with_learner_cache
 from .report import OutputRow, Report
@@ -128,7 +129,7 @@ class _Outcome:
     problems: dict = field(default_factory=dict)  # output name -> message
     kind: str = ""      # "outputs", "cache", "in place" or "generator"
     mutated: str | None = None   # an argument the attempt changed in place
-    unused: list = field(default_factory=list)  # generators the attempt never drew from
+    unused: list = field(default_factory=list)  # generators whose state the attempt's results ignore
 
 
 # ---------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def check_exercise(ex, fn, seed=0, forward=None, backward=None):
 
 
 def _run_case(ex, fn, case, index, seed, arg_names, forward, backward):
-    expected, ref_args, _ = call_safely(ex.reference, case, None)
+    expected = call_safely(ex.reference, case, None)[0]
     attempt_case = with_learner_cache(ex, case, forward) if forward is not None else case
     got, args, kwargs = run_attempt(fn, attempt_case, ex.time_limit)
     outcome = _Outcome(case, got, expected)
@@ -198,7 +199,7 @@ def _run_case(ex, fn, case, index, seed, arg_names, forward, backward):
     else:
         outcome.problem = problems
     mutated = outcome.mutated = changed_input(attempt_case, args, kwargs, arg_names)
-    unused = outcome.unused = unused_generators(case, ref_args, args, arg_names)
+    unused = outcome.unused = ignored_generators(ex, fn, case, got, expected, index, seed, arg_names)
     if outcome.problem is not None:
         outcome.kind = "outputs"
         return outcome
@@ -207,13 +208,32 @@ def _run_case(ex, fn, case, index, seed, arg_names, forward, backward):
         outcome.problem = f"your function changed its input `{mutated}` in place; work on a copy instead"
     elif unused:
         outcome.kind = "generator"
-        outcome.problem = (f"your function never drew from the random generator `{unused[0]}` "
-                           "it was given, so its results do not depend on it")
+        outcome.problem = (f"your function's result does not change with the state of the random "
+                           f"generator `{unused[0]}` it was given")
     elif ex.backward is not None:
         problem = cache_problem(ex, case, got, expected, index, seed, backward)
         if problem:
             outcome.kind, outcome.problem = "cache", problem
     return outcome
+
+
+def ignored_generators(ex, fn, case, got, expected, index, seed, arg_names):
+    """Names of the Generator arguments whose state the attempt's results ignore.
+
+    The case is run again with the generators in other states. If the reference's result
+    changes and the attempt's does not, the attempt drew its randomness from somewhere
+    else (np.random, a new default_rng(0)) or not at all. Only outputs are compared, so
+    this also holds when the attempt runs in another process (the grader's sandbox).
+    """
+    other = with_other_generators(case, seed, index)
+    if other is None:
+        return []
+    if same_output(call_safely(ex.reference, other, None)[0], expected):
+        return []  # this draw does not show it; other cases will
+    if not same_output(run_attempt(fn, other, ex.time_limit)[0], got):
+        return []
+    return [arg_names[i] if i < len(arg_names) else f"argument {i}"
+            for i, a in enumerate(case.args) if isinstance(a, np.random.Generator)]
 
 
 def run_attempt(fn, case, seconds):

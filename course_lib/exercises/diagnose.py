@@ -20,7 +20,7 @@ def diagnose(ex, fn, outcomes, forward=None):
         return mistake.description, mistake.hint
     first = next(o for o in outcomes if o.problem is not None)
     if any(o.unused for o in outcomes):
-        return ("no draw from the random generator it was given",
+        return ("results that ignore the random generator it was given",
                 "Draw every random number from the `rng` argument (rng.choice, rng.integers, "
                 "rng.random), never from np.random.* or a new np.random.default_rng(...), and do not "
                 "replace the draw by a fixed choice: the caller seeds `rng` to make runs reproducible, "
