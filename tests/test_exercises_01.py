@@ -57,7 +57,7 @@ def _softmax_ce(logits, y, ignore_index=-1, stable=True, mask=True, divide_by_va
     with np.errstate(all="ignore"):
         probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
         valid = (y != ignore_index) if mask else np.ones(len(y), dtype=bool)
-        n = valid.sum() if divide_by_valid else len(y)
+        n = max(valid.sum(), 1) if divide_by_valid else len(y)
         rows = np.arange(len(y))
         safe_y = np.where(valid, y, 0) if mask else y
         loss = -np.sum(np.log(probs[rows, safe_y]) * valid) / n
@@ -87,10 +87,11 @@ def test_softmax_ce_log_sum_exp_without_max():
             log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
             valid = y != ignore_index
             rows, t = np.arange(len(y)), np.where(valid, y, 0)
-            loss = -np.sum(log_probs[rows, t] * valid) / valid.sum()
+            n = max(valid.sum(), 1)
+            loss = -np.sum(log_probs[rows, t] * valid) / n
             d = np.exp(log_probs)
             d[rows, t] -= 1
-        return loss, (d * valid[:, None] / valid.sum()).reshape(logits.shape)
+        return loss, (d * valid[:, None] / n).reshape(logits.shape)
     assert_recognised("01.softmax_cross_entropy", attempt, "log-softmax computed as")
 
 
@@ -187,15 +188,19 @@ def test_clip_grad_norm_correct_attempt_passes():
     assert_passes("01.clip_grad_norm", attempt)
 
 
-def test_clip_grad_norm_in_place_attempt_passes():
-    # Scaling the given arrays in place and returning them is fine too.
+def test_clip_grad_norm_in_place_attempt_fails():
+    # Scaling the given arrays in place changes the caller's gradients: the exercise
+    # returns new arrays (issue 11: arrays inside a dict argument changed in place).
     def attempt(grads, max_norm):
         total = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
         if total > max_norm:
             for g in grads.values():
                 g *= max_norm / total
         return grads, total
-    assert_passes("01.clip_grad_norm", attempt)
+    for seed in SEEDS:
+        report = check("01.clip_grad_norm", attempt, seed=seed)
+        assert report.status == "failed" and "in place" in report.message, str(report)
+        assert "grads['" in report.message and "copies" in report.hint
 
 
 def test_clip_grad_norm_per_element_clipping():
@@ -286,3 +291,62 @@ def test_hidden_cases_differ_from_the_notebook_cases(exercise_id):
     ex = get(exercise_id)
     visible, hidden = ex.cases(np.random.default_rng(0)), ex.cases(np.random.default_rng(1))
     assert any(not np.array_equal(first_array(a), first_array(b)) for a, b in zip(visible, hidden))
+
+
+# --- the cases added for issue 11, each held to the bug it exists to catch ------------
+
+def failing_case(exercise_id, fn, seed=0):
+    """The name of the first case the attempt fails on, from the report's message."""
+    report = check(exercise_id, fn, seed=seed)
+    assert report.status in ("failed", "error"), str(report)
+    return report, report.message.split("'")[1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_softmax_ce_global_max_fails_on_rows_of_very_different_scale(seed):
+    def attempt(logits, y, ignore_index=-1):
+        return _softmax_ce(logits - logits.max(), y, ignore_index, stable=False)  # one max for all rows
+    report, case = failing_case("01.softmax_cross_entropy", attempt, seed)
+    assert case.startswith("rows of very different scale")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_softmax_ce_zero_division_fails_on_an_all_padding_batch(seed):
+    def attempt(logits, y, ignore_index=-1):
+        loss, d = _softmax_ce(logits, y, ignore_index)
+        n = (np.asarray(y) != ignore_index).sum()
+        with np.errstate(all="ignore"):
+            scale = max(n, 1) / n  # 0 valid positions: inf * 0 = NaN, as 0 / 0 gives
+        return loss * scale, d * scale
+    report, case = failing_case("01.softmax_cross_entropy", attempt, seed)
+    assert case == "a batch that is all padding" and "no valid position" in report.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_temperature_max_before_dividing_fails_at_low_temperature(seed):
+    def attempt(logits, temperature, rng):
+        z = np.asarray(logits, dtype=float)
+        with np.errstate(all="ignore"):
+            p = np.exp(z / temperature - z.max())
+        return int(rng.choice(len(p), p=p / p.sum()))
+    report, case = failing_case("01.sample_with_temperature", attempt, seed)
+    assert case.startswith("large logits (around 1000), temperature 0.")
+    assert float(case.rsplit(" ", 1)[1]) <= 0.1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_hot_width_from_the_ids_fails_on_an_unused_last_id(seed):
+    def attempt(ids, V):
+        return np.eye(int(np.max(ids)) + 1)[ids]
+    report, case = failing_case("01.one_hot", attempt, seed)
+    assert "vocab_size" in report.hint
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rnn_step_backward_with_arctanh_is_named(seed):
+    def attempt(dh, cache):
+        x, h_prev, Wx, Wh, h = cache
+        with np.errstate(all="ignore"):
+            da = dh * (1 - np.arctanh(h) ** 2)
+        return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    assert_recognised("01.rnn_step_backward", attempt, "tanh'(a) computed as 1 - arctanh(h)")

@@ -176,7 +176,31 @@ def test_backward_helper_without_slips_passes():
 def test_an_unknown_mistake_fails_without_a_hint():
     def wrong(x, h_prev, W_ih, W_hh, b_ih, b_hh):
         h, cache = forward_per_gate(x, h_prev, W_ih, W_hh, b_ih, b_hh)
-        return 0.9 * h, cache
+        return h + 0.01 * h ** 2, cache
 
     report = check("03.gru_step_forward", wrong)
     assert report.status == "failed" and not report.hint, str(report)
+
+
+def test_an_output_off_by_a_constant_factor_is_named():
+    def wrong(x, h_prev, W_ih, W_hh, b_ih, b_hh):
+        h, cache = forward_per_gate(x, h_prev, W_ih, W_hh, b_ih, b_hh)
+        return 0.9 * h, cache
+
+    report = check("03.gru_step_forward", wrong)
+    assert "h the right one times 0.9" in report.message and report.hint, str(report)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gru_cache_with_r_times_hn_fails_in_the_forward_check(seed):
+    def attempt(x, h_prev, W_ih, W_hh, b_ih, b_hh):
+        h, (x, h_prev, W_ih, W_hh, r, z, n, hn) = forward_per_gate(x, h_prev, W_ih, W_hh, b_ih, b_hh)
+        return h, (x, h_prev, W_ih, W_hh, r, z, n, r * hn)
+    report = check("03.gru_step_forward", attempt, seed=seed)
+    assert report.status == "failed" and "cannot make a correct backward pass" in report.message
+    assert "the cache holding r * hn where hn belongs" in report.message
+
+
+def test_gru_pair_is_graded_on_the_learners_own_cache():
+    # The learner's forward makes the caches the learner's backward reads.
+    assert check("03.gru_step_backward", backward_per_gate, forward=forward_per_gate).passed

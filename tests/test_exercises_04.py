@@ -54,9 +54,13 @@ def softmax(z):
 
 
 def top_k(logits, k, temperature, rng, keep=None, renormalise=True, reverse=False):
+    """Keeps every logit tied with the k-th largest (the course's rule)."""
     scaled = logits / temperature
-    order = np.argsort(scaled) if reverse else np.argsort(-scaled)
-    kept = order[: (k if keep is None else keep)]
+    keep = k if keep is None else keep
+    if reverse:
+        kept = np.flatnonzero(scaled <= np.sort(scaled)[keep - 1])
+    else:
+        kept = np.flatnonzero(scaled >= np.sort(scaled)[-keep])
     if renormalise:
         masked = np.full_like(scaled, -np.inf)
         masked[kept] = scaled[kept]
@@ -242,9 +246,29 @@ def test_top_p_not_renormalised(seed):
 
 
 def test_top_k_ignoring_k_fails_without_a_hint():
-    report = check("04.sample_top_k", lambda logits, k, t, rng: int(np.argmax(logits)))
+    def attempt(logits, k, t, rng):
+        return int(rng.choice(len(logits), p=softmax(logits / t) ** 0 / len(logits)))
+    report = check("04.sample_top_k", attempt)
     assert report.status == "failed"
     assert report.hint == ""
+
+
+def test_top_k_argmax_never_draws_from_the_generator():
+    report = check("04.sample_top_k", lambda logits, k, t, rng: int(np.argmax(logits)))
+    assert report.status == "failed" and "rng" in report.hint, str(report)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_top_k_breaking_ties_by_position_is_caught(seed):
+    # np.argsort keeps exactly k; the rule keeps every logit tied with the k-th largest.
+    def attempt(logits, k, temperature, rng):
+        scaled = logits / temperature
+        kept = np.argsort(-scaled)[:k]
+        masked = np.full_like(scaled, -np.inf)
+        masked[kept] = scaled[kept]
+        return int(rng.choice(len(scaled), p=softmax(masked)))
+    report = check("04.sample_top_k", attempt, seed=seed)
+    assert report.status == "failed" and "tie" in report.message and "np.sort(scaled)[-k]" in report.hint, str(report)
 
 
 def test_unnormalised_rng_choice_is_an_error_not_a_pass():
@@ -257,3 +281,52 @@ def test_unnormalised_rng_choice_is_an_error_not_a_pass():
     report = check("04.sample_top_k", unnormalised)
     assert report.status == "error"
     assert "sum to 1" in report.trace
+
+
+# --- the cases added for issue 11 --------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_forget_bias_folding_b_hh_into_b_ih_fails(seed):
+    def attempt(b_ih, b_hh, value=1.0):
+        H = len(b_ih) // 4
+        b_ih, b_hh = b_ih + b_hh, np.zeros_like(b_hh)  # the sums are right, the parameters not
+        b_ih[H:2 * H] = value
+        return b_ih, b_hh
+    report = check("04.forget_bias_init", attempt, seed=seed)
+    assert report.status == "failed" and "outside the forget quarter" in report.message
+    assert "b_hh folded into b_ih" in report.message
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lstm_cache_with_c_for_tanh_c_fails_in_the_forward_check(seed):
+    def attempt(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+        h, c, cache = lstm_forward_attempt(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh)
+        return h, c, cache[:-1] + (c,)
+    report = check("04.lstm_step_forward", attempt, seed=seed)
+    assert report.status == "failed" and "cannot make a correct backward pass" in report.message
+    assert "the cache holding c where tanh(c) belongs" in report.message
+
+
+def lstm_forward_attempt(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    H = h_prev.shape[1]
+    a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
+    i, f, g, o = (1 / (1 + np.exp(-a[:, :H])), 1 / (1 + np.exp(-a[:, H:2 * H])),
+                  np.tanh(a[:, 2 * H:3 * H]), 1 / (1 + np.exp(-a[:, 3 * H:])))
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c, (x, h_prev, c_prev, W_ih, W_hh, i, f, g, o, np.tanh(c))
+
+
+def test_lstm_forward_attempt_passes():
+    assert check("04.lstm_step_forward", lstm_forward_attempt).passed
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_top_k_exp_without_max_fails_on_large_logits_at_low_temperature(seed):
+    def attempt(logits, k, temperature, rng):
+        s = np.asarray(logits, dtype=float) / temperature
+        s = np.where(s < np.sort(s)[-k], -np.inf, s)
+        with np.errstate(all="ignore"):
+            p = np.exp(s) / np.exp(s).sum()  # no max-subtraction
+        return int(rng.choice(len(p), p=p))
+    report = check("04.sample_top_k", attempt, seed=seed)
+    assert report.status == "error" and "large logits, low temperature" in report.message

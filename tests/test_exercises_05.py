@@ -165,3 +165,14 @@ def test_additive_attention_with_the_weights_not_the_context_fails_without_a_hin
     report = check("05.additive_attention",
                    lambda q, k, m, W_q, W_k, v: additive_attempt(q, k, m, W_q, W_k, v)[::-1])
     assert report.status == "failed" and report.hint == ""
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_masked_softmax_without_max_fails_on_large_scores(seed):
+    def attempt(scores, mask, axis=-1):
+        with np.errstate(all="ignore"):
+            e = np.where(mask, np.exp(scores), 0.0)
+            total = e.sum(axis=axis, keepdims=True)
+            return e / np.where(total > 0, total, 1.0)
+    report = check("05.masked_softmax", attempt, seed=seed)
+    assert report.status == "failed" and "large scores (around 1000)" in report.message

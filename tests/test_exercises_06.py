@@ -132,3 +132,25 @@ def test_gradient_norms_match_autograd():
     (hs[-1] * torch.tensor(dh_last)).sum().backward()
     expected = np.array([np.linalg.norm(h.grad.numpy()) for h in hs])
     np.testing.assert_allclose(hidden_gradient_norms(x, h0, Wx, Wh, b, dh_last), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_delay_batch_from_its_own_generator_fails(seed):
+    def attempt(rng, batch_size, seq_len, delay, vocab_size, ignore_index=-1):
+        x = np.random.default_rng(0).integers(0, vocab_size, size=(batch_size, seq_len))
+        y = np.full_like(x, ignore_index)
+        y[:, delay:] = x[:, :seq_len - delay]
+        return x, y
+    report = check("06.make_delay_batch", attempt, seed=seed)
+    assert report.status == "failed" and "does not change with the state of the random generator `rng`" in report.message
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_delay_batch_repeating_one_sequence_fails(seed):
+    def attempt(rng, batch_size, seq_len, delay, vocab_size, ignore_index=-1):
+        x = np.tile(rng.integers(0, vocab_size, size=seq_len), (batch_size, 1))
+        y = np.full_like(x, ignore_index)
+        y[:, delay:] = x[:, :seq_len - delay]
+        return x, y
+    report = check("06.make_delay_batch", attempt, seed=seed)
+    assert report.status == "failed" and "every row of x is the same sequence" in report.message

@@ -145,3 +145,163 @@ def test_summary_line_counts_points_from_the_registry():
     line = summary_line("07", {"07.one_hot": "passed", "07.rnn_step_forward": "failed"})
     assert line.startswith("Notebook 07: 1 of 3 exercises passed, 1 of 4 points.")
     assert "Still to do: greedy_decode." in line
+
+
+# --- forward and backward as a pair (issue 11) ----------------------------------------
+
+@pytest.fixture
+def no_recorded_functions():
+    from course_lib import exercises
+
+    saved = dict(exercises.PASSED)
+    exercises.PASSED.clear()
+    yield exercises.PASSED
+    exercises.PASSED.clear()
+    exercises.PASSED.update(saved)
+
+
+def forward_caching_a(x, h_prev, Wx, Wh, b):
+    """A forward whose cache holds the pre-activation a instead of h."""
+    a = x @ Wx + h_prev @ Wh + b
+    return np.tanh(a), (x, h_prev, Wx, Wh, a)
+
+
+def backward_reading_a(dh, cache):
+    """The backward that goes with forward_caching_a: tanh'(a) from a itself."""
+    x, h_prev, Wx, Wh, a = cache
+    da = dh * (1 - np.tanh(a) ** 2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def correct_backward(dh, cache):
+    x, h_prev, Wx, Wh, h = cache
+    da = dh * (1 - h * h)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def test_a_forward_whose_cache_breaks_the_backward_fails_with_a_cache_message(no_recorded_functions):
+    report = check("01.rnn_step_forward", forward_caching_a)
+    assert report.status == "failed"
+    assert "h right, but the cache cannot make a correct backward pass" in report.message
+    assert "(x, h_prev, Wx, Wh, h)" in report.message and "pre-activation" in report.message
+
+
+def test_a_consistent_pair_with_its_own_cache_layout_passes_both_checks(no_recorded_functions):
+    # The cache is the learner's business if their own backward reads it correctly.
+    assert check("01.rnn_step_backward", backward_reading_a, forward=forward_caching_a).passed
+    assert check("01.rnn_step_forward", forward_caching_a, backward=backward_reading_a).passed
+    # Without the learner's forward, the backward gets the reference's cache, holding h.
+    assert not check("01.rnn_step_backward", backward_reading_a).passed
+
+
+def test_check_and_use_hands_a_passed_forward_to_the_backward_check(no_recorded_functions, capsys):
+    calls = []
+
+    def forward(x, h_prev, Wx, Wh, b):
+        calls.append(1)
+        return correct_step(x, h_prev, Wx, Wh, b)
+
+    assert check_and_use("01.rnn_step_forward", forward) is forward
+    calls.clear()
+    assert check("01.rnn_step_backward", correct_backward).passed
+    assert calls, "the backward check did not use the learner's forward to make its caches"
+
+
+def test_a_backward_right_only_on_the_reference_cache_points_at_the_forward(no_recorded_functions):
+    report = check("01.rnn_step_backward", correct_backward, forward=forward_caching_a)
+    assert report.status == "failed"
+    assert "the caches your rnn_step_forward makes hold something else" in report.message
+    assert "(x, h_prev, Wx, Wh, h)" in report.hint
+
+
+def test_a_forward_that_crashes_in_the_backward_check_falls_back_to_the_reference_cache():
+    def forward(x, h_prev, Wx, Wh, b):
+        raise RuntimeError("not here")
+
+    assert check("01.rnn_step_backward", correct_backward, forward=forward).passed
+
+
+# --- the backward check's table (issue 9, item 5) --------------------------------------
+
+def test_a_backward_check_shows_every_output_with_its_largest_error():
+    def wrong(dh, cache):
+        dx, dh_prev, dWx, dWh, db = correct_backward(dh, cache)
+        return dx, dh_prev, dWx, dWh * 1.5, db
+
+    report = check("01.rnn_step_backward", wrong)
+    assert [row.name for row in report.table] == ["dx", "dh_prev", "dWx", "dWh", "db"]
+    assert [row.ok for row in report.table] == [True, True, True, False, True]
+    wrong_row = report.table[3]
+    assert wrong_row.error > 0.01 and report.table[0].error < 1e-12
+    text = str(report)
+    assert "❌ dWh" in text and "✅ dx" in text and "largest error" in text
+    html = report._repr_html_()
+    assert "<table" in html and "<code>dWh</code>" in html and html.count("✅") == 4
+    assert "dWh the right one times 1.5" in report.message
+
+
+def test_a_passing_backward_check_shows_its_table_too():
+    report = check("01.rnn_step_backward", correct_backward)
+    assert report.passed and all(row.ok for row in report.table) and "✅ db" in str(report)
+
+
+def test_a_missing_output_is_marked_in_the_table():
+    report = check("01.rnn_step_backward", lambda dh, cache: correct_backward(dh, cache)[:4] + (None,))
+    row = report.table[-1]
+    assert not row.ok and row.error is None and "None" in row.problem
+
+
+# --- what a call does to its arguments ---------------------------------------------------
+
+def test_an_array_inside_a_dict_changed_in_place_is_reported():
+    def attempt(grads, max_norm):
+        total = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+        clipped = {k: g * min(1.0, max_norm / total) for k, g in grads.items()}
+        next(iter(grads.values()))[0] = 0.0  # the bug: the caller's first array changes
+        return clipped, total
+
+    report = check("01.clip_grad_norm", attempt)
+    assert report.status == "failed" and "changed its input `grads['" in report.message, str(report)
+
+
+def test_an_object_with_its_own_eq_decides_nothing():
+    from unittest.mock import ANY
+
+    report = check("07.greedy_decode", lambda logits, chars: ANY)
+    assert report.status == "failed"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 4242])
+def test_a_sampler_ignoring_its_generator_is_named(seed):
+    def attempt(logits, temperature, rng):
+        z = np.asarray(logits) / temperature
+        p = np.exp(z - z.max())
+        return int(np.random.default_rng(0).choice(len(p), p=p / p.sum()))
+
+    report = check("01.sample_with_temperature", attempt, seed=seed)
+    assert report.status == "failed" and "results that ignore the random generator" in report.message
+    assert "rng" in report.hint
+
+
+def in_another_process(fn):
+    """fn as the grader's sandbox runs it: on copies, so the caller's arguments never change."""
+    import copy
+
+    def remote(*args, **kwargs):
+        return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    return remote
+
+
+def correct_sampler(logits, temperature, rng):
+    z = np.asarray(logits, dtype=float) / temperature
+    p = np.exp(z - z.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def test_generator_use_is_judged_from_results_so_it_holds_across_a_process_boundary():
+    assert check("01.sample_with_temperature", in_another_process(correct_sampler)).passed
+
+    def fixed_generator(logits, temperature, rng):
+        return correct_sampler(logits, temperature, np.random.default_rng(0))
+    report = check("01.sample_with_temperature", in_another_process(fixed_generator))
+    assert report.status == "failed" and "results that ignore the random generator" in report.message

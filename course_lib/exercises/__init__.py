@@ -22,6 +22,7 @@ __all__ = ["Case", "Exercise", "Mistake", "Report", "register", "get", "all_exer
 REGISTRY = {}
 RESULTS = {}  # exercise id -> the last Report of this session, for summary() and assert_passed()
 ATTEMPTS = {}  # exercise id -> the learner's function last handed to check_and_use, for yours()
+PASSED = {}   # exercise id -> the learner's function, when check_and_use last found it correct
 
 
 def register(exercise):
@@ -51,13 +52,21 @@ def get(exercise_id):
     return REGISTRY[exercise_id]
 
 
-def check(exercise_id, fn, seed=0, record=True):
+def check(exercise_id, fn, seed=0, record=True, forward=None, backward=None):
     """Check `fn` against the reference of `exercise_id`; returns a Report.
 
     With record=False the result does not count towards summary(): for showing what
     the checker says about a deliberately wrong variant.
+    forward / backward: the learner's function paired with this one (a backward
+    exercise's forward, a forward exercise's backward), which then makes or reads the
+    caches; by default the one check_and_use last accepted, if any (see core.py).
     """
-    report = check_exercise(get(exercise_id), fn, seed=seed)
+    ex = get(exercise_id)
+    if forward is None and ex.forward is not None:
+        forward = PASSED.get(ex.forward)
+    if backward is None and ex.backward is not None:
+        backward = PASSED.get(ex.backward)
+    report = check_exercise(ex, fn, seed=seed, forward=forward, backward=backward)
     if record:
         RESULTS[exercise_id] = report
     return report
@@ -69,7 +78,9 @@ def check_and_use(exercise_id, fn):
     ATTEMPTS[exercise_id] = fn
     if report.passed:
         chosen = fn
+        PASSED[exercise_id] = fn
     else:
+        PASSED.pop(exercise_id, None)
         chosen = get(exercise_id).reference
         if report.status == "not attempted":
             report.note = "Using the reference implementation so you can continue."

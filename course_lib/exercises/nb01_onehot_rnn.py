@@ -13,13 +13,56 @@ def one_hot_cases(rng):
         cases.append(Case(f"{T} ids, vocabulary of {V}", (rng.integers(0, V, size=T), V)))
     cases.append(Case("every id once", (rng.permutation(6), 6)))
     cases.append(Case("vocabulary of 1", (np.zeros(3, dtype=np.int64), 1)))
+    cases.append(Case("the last id of the vocabulary never used", (rng.integers(0, 5, size=6), 9)))
+    cases.append(Case("a repeated id", (np.array([2, 2, 0, 2]), 3)))
     return cases
 
 
+def _one_hot_rows_set(ids, V):
+    """out[ids] = 1: fancy indexing on the first axis sets whole rows, not one entry per row."""
+    ids = np.asarray(ids)
+    out = np.zeros((len(ids), V))
+    out[ids[ids < len(ids)]] = 1.0
+    return out
+
+
+def _one_hot_columns_set(ids, V):
+    """out[:, ids] = 1: every row gets a 1 in the column of every id."""
+    out = np.zeros((len(ids), V))
+    out[:, np.asarray(ids)] = 1.0
+    return out
+
+
+ONE_HOT_COLUMN_HINT = "Character id i goes in column i, counting from 0: out[t, ids[t]] = 1."
+ONE_HOT_INDEX_HINT = ("Set one entry per row, by pairing the rows with the ids: "
+                      "out[np.arange(len(ids)), ids] = 1.0 (or np.eye(vocab_size)[ids]).")
+
 ONE_HOT_MISTAKES = [
     Mistake("the ones shifted by one position",
-            lambda ids, V: layers.one_hot((np.asarray(ids) + 1) % V, V),
-            "Character id i goes in column i, counting from 0: out[t, ids[t]] = 1."),
+            lambda ids, V: layers.one_hot((np.asarray(ids) + 1) % V, V), ONE_HOT_COLUMN_HINT),
+    Mistake("the ones shifted one position to the left (ids counted from 1)",
+            lambda ids, V: layers.one_hot((np.asarray(ids) - 1) % V, V), ONE_HOT_COLUMN_HINT),
+    Mistake("the output transposed, (vocab_size, T)",
+            lambda ids, V: layers.one_hot(ids, V).T,
+            "One row per position and one column per character: the shape is (len(ids), vocab_size), "
+            "and out[t, ids[t]] = 1, not out[ids[t], t]."),
+    Mistake("integer entries instead of float64",
+            lambda ids, V: layers.one_hot(ids, V).astype(np.int64),
+            "The rows are multiplied by weight matrices of floats: np.zeros((T, V)) is float64 "
+            "already; np.eye(V, dtype=int) or np.zeros(..., dtype=int) is not."),
+    Mistake("a boolean array (ids[:, None] == np.arange(V)) not converted to float",
+            lambda ids, V: np.asarray(ids)[:, None] == np.arange(V),
+            "The comparison gives True/False; convert it: (ids[:, None] == np.arange(V)).astype(np.float64)."),
+    Mistake("the width taken from the ids (max id + 1) instead of vocab_size",
+            lambda ids, V: layers.one_hot(ids, int(np.max(ids)) + 1),
+            "The width is the vocabulary size you are given: a sequence need not contain the "
+            "last character of the vocabulary. Use np.zeros((len(ids), vocab_size))."),
+    Mistake("one column too many (vocab_size + 1)",
+            lambda ids, V: layers.one_hot(ids, V + 1),
+            "Ids run from 0 to vocab_size - 1, so vocab_size columns hold them all."),
+    Mistake("out[ids] = 1, which sets whole rows", _one_hot_rows_set, ONE_HOT_INDEX_HINT),
+    Mistake("out[:, ids] = 1, which puts a 1 in every row for every id", _one_hot_columns_set,
+            ONE_HOT_INDEX_HINT),
 ]
 
 
@@ -35,6 +78,12 @@ def rnn_step_cases(rng):
     cases.append(Case("large pre-activations (tanh saturates)", (
         rng.normal(size=(N, D)) * 30, rng.normal(size=(N, H)),
         rng.normal(size=(D, H)), rng.normal(size=(H, H)), rng.normal(size=H))))
+    # Rows of very different scale: the second row sits near 0, where float32's relative
+    # error of 1e-7 is larger than the tolerance allows against the 1e-8 absolute part.
+    x = rng.normal(size=(N, D))
+    x[1] *= 1e-3
+    cases.append(Case("rows of very different scale", (
+        x, np.zeros((N, H)), rng.normal(size=(D, H)), rng.normal(size=(H, H)) * 0.5, np.zeros(H))))
     return cases
 
 
@@ -60,7 +109,27 @@ RNN_STEP_MISTAKES = [
     Mistake("ReLU in place of tanh",
             lambda x, h, Wx, Wh, b: (np.maximum(0, x @ Wx + h @ Wh + b), None),
             "This RNN uses tanh, not ReLU: np.tanh(x @ Wx + h_prev @ Wh + b)."),
+    Mistake("h_prev left out",
+            lambda x, h, Wx, Wh, b: (np.tanh(x @ Wx + b), None),
+            "The recurrence is what makes it an RNN: add h_prev @ Wh inside the tanh."),
+    Mistake("the bias added after the tanh",
+            lambda x, h, Wx, Wh, b: (np.tanh(x @ Wx + h @ Wh) + b, None),
+            "The bias shifts the pre-activation: tanh(x @ Wx + h_prev @ Wh + b), so that h stays in (-1, 1)."),
+    Mistake("a tanh on each term separately",
+            lambda x, h, Wx, Wh, b: (np.tanh(x @ Wx) + np.tanh(h @ Wh) + b, None),
+            "Sum first, squash once: h = tanh(x @ Wx + h_prev @ Wh + b)."),
+    Mistake("the cache holding the pre-activation a = x @ Wx + h_prev @ Wh + b where h belongs",
+            lambda x, h, Wx, Wh, b: (np.tanh(x @ Wx + h @ Wh + b), (x, h, Wx, Wh, x @ Wx + h @ Wh + b)),
+            "The backward pass computes tanh'(a) = 1 - h**2 from the cache's last entry, so it must "
+            "be h = tanh(a), the output, not a: cache = (x, h_prev, Wx, Wh, h)."),
+    Mistake("the cache holding the new h where h_prev belongs",
+            lambda x, h, Wx, Wh, b: ((hn := np.tanh(x @ Wx + h @ Wh + b)), (x, hn, Wx, Wh, hn)),
+            "dWh = h_prev.T @ da needs the state that came IN to the step: keep h_prev in the "
+            "cache under its own name, before you compute h."),
 ]
+
+RNN_CACHE_LAYOUT = ("The cache must be (x, h_prev, Wx, Wh, h), with h the new state after the tanh: "
+                    "rnn_step_backward reads it in that order.")
 
 
 register(Exercise(
@@ -71,6 +140,7 @@ register(Exercise(
 register(Exercise(
     id="01.rnn_step_forward", points=2, reference=layers.rnn_step_forward, cases=rnn_step_cases,
     outputs=("h", "cache"), skip=("cache",), mistakes=RNN_STEP_MISTAKES,
+    backward="01.rnn_step_backward", cache_layout=RNN_CACHE_LAYOUT,
 ))
 
 
@@ -94,6 +164,14 @@ def softmax_cross_entropy_cases(rng):
     y = rng.integers(0, 4, size=(2, 3))
     y[1, 0] = 3
     cases.append(Case("ignore_index=3", (rng.normal(size=(2, 3, 4)), y), {"ignore_index": 3}))
+    # A batch of padding only: the loss is 0 and so is its gradient, not 0 / 0 = NaN.
+    cases.append(Case("a batch that is all padding", (rng.normal(size=(2, 3, 4)), np.full((2, 3), -1))))
+    # One position's logits near 1000, the others near 0: subtracting one max over the whole
+    # array, instead of each row's own, sends exp() of the small rows to 0.
+    logits = rng.normal(size=(2, 3, 5))
+    logits[0, 0] += 1000
+    cases.append(Case("rows of very different scale (one near 1000, the rest near 0)",
+                      (logits, rng.integers(0, 5, size=(2, 3)))))
     return cases
 
 
@@ -162,6 +240,33 @@ def _ce_sum(logits, y, ignore_index=-1):
     return loss, dlogits.reshape(logits.shape)
 
 
+def _ce_global_max(logits, y, ignore_index=-1):
+    """One max over the whole array subtracted, instead of each row's own."""
+    logits_flat, targets, valid = _flat(logits, y, ignore_index)
+    with np.errstate(all="ignore"):
+        shifted = logits_flat - logits_flat.max()
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        loss, dlogits = _loss_and_grad(np.exp(log_probs), log_probs, targets, valid, max(valid.sum(), 1))
+    return loss, dlogits.reshape(logits.shape)
+
+
+def _ce_zero_division(logits, y, ignore_index=-1):
+    """Divided by the number of valid positions even when there are none (0 / 0)."""
+    logits_flat, targets, valid = _flat(logits, y, ignore_index)
+    log_probs = _stable_log_probs(logits_flat)
+    with np.errstate(all="ignore"):
+        loss, dlogits = _loss_and_grad(np.exp(log_probs), log_probs, targets, valid, valid.sum())
+    return loss, dlogits.reshape(logits.shape)
+
+
+def _ce_divided_by_batch(logits, y, ignore_index=-1):
+    """Divided by N, the batch size, instead of the number of valid positions."""
+    logits_flat, targets, valid = _flat(logits, y, ignore_index)
+    log_probs = _stable_log_probs(logits_flat)
+    loss, dlogits = _loss_and_grad(np.exp(log_probs), log_probs, targets, valid, logits.shape[0])
+    return loss, dlogits.reshape(logits.shape)
+
+
 def _ce_grad_not_divided(logits, y, ignore_index=-1):
     loss, dlogits = layers.softmax_cross_entropy(logits, y, ignore_index)
     return loss, dlogits * max(int((np.asarray(y) != ignore_index).sum()), 1)
@@ -200,6 +305,22 @@ SOFTMAX_CE_MISTAKES = [
             _ce_grad_not_divided,
             "The loss is a mean over n valid positions, so each position's gradient "
             "softmax - one_hot is divided by n as well."),
+    Mistake("one max over the whole array subtracted instead of each row's own",
+            _ce_global_max,
+            "Subtract each row's maximum, z.max(axis=1, keepdims=True): with a single max, a row "
+            "whose scores are far below it gets exp() = 0 everywhere and log(0) = -inf."),
+    Mistake("a division by zero on a batch with no valid position",
+            _ce_zero_division,
+            "When every target is ignore_index there is nothing to average: divide by "
+            "max(number of valid positions, 1), so that the loss and the gradient are 0, not NaN."),
+    Mistake("the mean taken over the batch size N instead of the valid positions",
+            _ce_divided_by_batch,
+            "The mean is over positions, not sequences: divide by (y != ignore_index).sum()."),
+    Mistake("the loss in bits (log base 2) instead of nats",
+            lambda logits, y, ignore_index=-1: (layers.softmax_cross_entropy(logits, y, ignore_index)[0] / np.log(2),
+                                                layers.softmax_cross_entropy(logits, y, ignore_index)[1]),
+            "Use the natural log, np.log: the loss is in nats. Bits per character are the loss "
+            "divided by log(2), a conversion made only for display."),
     Mistake("dlogits = softmax, without subtracting 1 at the target",
             _ce_grad_without_one_hot,
             "The gradient of -log softmax(z)[y] with respect to z is softmax(z) - one_hot(y): "
@@ -210,22 +331,32 @@ SOFTMAX_CE_MISTAKES = [
 # --- rnn_step_backward -------------------------------------------------------
 
 def rnn_step_backward_cases(rng):
+    """(dh, cache) with the reference forward's cache; Case.forward keeps the forward's
+    arguments, so that the learner's own forward can make the cache instead."""
     cases = []
     for case in rnn_step_cases(rng):
         x, h_prev, Wx, Wh, b = case.args
         _, cache = layers.rnn_step_forward(x, h_prev, Wx, Wh, b)
-        cases.append(Case(case.name, (rng.normal(size=h_prev.shape), cache)))
+        cases.append(Case(case.name, (rng.normal(size=h_prev.shape), cache), forward=case.args))
     return cases
 
 
-def _step_backward_with(da_fn, dh_prev_uses_transpose=True, sum_db=True):
+def _step_backward_with(da_fn, dh_prev_uses_transpose=True, sum_db=True, dh_prev_fn=None,
+                        dWh_from_h=False):
     def wrong(dh, cache):
         x, h_prev, Wx, Wh, h = cache
         da = da_fn(dh, x, h_prev, Wx, Wh, h)
         dh_prev = da @ Wh.T if dh_prev_uses_transpose else da @ Wh
+        if dh_prev_fn is not None:
+            dh_prev = dh_prev_fn(dh, da, Wh)
         db = da.sum(axis=0) if sum_db else da
-        return da @ Wx.T, dh_prev, x.T @ da, h_prev.T @ da, db
+        dWh = (h if dWh_from_h else h_prev).T @ da
+        return da @ Wx.T, dh_prev, x.T @ da, dWh, db
     return wrong
+
+
+def _tanh_grad(dh, x, hp, Wx, Wh, h):
+    return dh * (1 - h * h)
 
 
 RNN_STEP_BACKWARD_MISTAKES = [
@@ -245,9 +376,32 @@ RNN_STEP_BACKWARD_MISTAKES = [
             "Going back, the gradient is multiplied by the transpose: dh_prev = da @ Wh.T. "
             "Check the shapes: (N, H) @ (H, H), and Wh[i, j] links unit i of h_prev to unit j of a."),
     Mistake("db not summed over the batch",
-            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * (1 - h * h), sum_db=False),
+            _step_backward_with(_tanh_grad, sum_db=False),
             "The same b is added to every row of the batch, so its gradient accumulates over the "
             "rows: db = da.sum(axis=0), shape (H,)."),
+    Mistake("tanh'(a) computed as 1 - arctanh(h)**2, from the pre-activation recovered with arctanh",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * (1 - np.arctanh(h) ** 2)),
+            "tanh'(a) = 1 - tanh(a)**2 = 1 - h**2: square h itself. arctanh(h) is the pre-activation "
+            "a, and 1 - a**2 is not the derivative (notebook 01's gradient check shows the difference)."),
+    Mistake("tanh'(a) computed as 1 - h instead of 1 - h**2",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * (1 - h)),
+            "The derivative of tanh is 1 - tanh(a)**2, so da = dh * (1 - h**2): h squared."),
+    Mistake("the sigmoid's derivative h * (1 - h) in place of tanh's 1 - h**2",
+            _step_backward_with(lambda dh, x, hp, Wx, Wh, h: dh * h * (1 - h)),
+            "h * (1 - h) is the derivative of the sigmoid. This step uses tanh, whose derivative is 1 - h**2."),
+    Mistake("dh_prev left at zero",
+            _step_backward_with(_tanh_grad, dh_prev_fn=lambda dh, da, Wh: np.zeros_like(dh)),
+            "h_prev feeds the step through h_prev @ Wh, so it gets a gradient too: dh_prev = da @ Wh.T. "
+            "It is what carries the gradient back in time."),
+    Mistake("dh_prev = dh, the incoming gradient passed straight through",
+            _step_backward_with(_tanh_grad, dh_prev_fn=lambda dh, da, Wh: dh.copy()),
+            "h_prev reaches h only through the tanh and Wh: dh_prev = (dh * (1 - h**2)) @ Wh.T."),
+    Mistake("dh_prev computed from dh, without the tanh derivative (dh @ Wh.T)",
+            _step_backward_with(_tanh_grad, dh_prev_fn=lambda dh, da, Wh: dh @ Wh.T),
+            "Every gradient below the tanh starts from da = dh * (1 - h**2): dh_prev = da @ Wh.T."),
+    Mistake("dWh computed from the new state h instead of h_prev",
+            _step_backward_with(_tanh_grad, dWh_from_h=True),
+            "Wh multiplies the state that came in: a = ... + h_prev @ Wh, so dWh = h_prev.T @ da."),
 ]
 
 
@@ -259,11 +413,21 @@ def rnn_backward_cases(rng):
         x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
         Wx, Wh, b = rng.normal(size=(D, H)) * 0.5, rng.normal(size=(H, H)) * 0.5, rng.normal(size=H) * 0.1
         _, cache = layers.rnn_forward(x, h0, Wx, Wh, b)
-        cases.append(Case(f"N={N}, T={T}, D={D}, H={H}", (rng.normal(size=(N, T, H)), cache)))
+        cases.append(Case(f"N={N}, T={T}, D={D}, H={H}", (rng.normal(size=(N, T, H)), cache),
+                          forward=(x, h0, Wx, Wh, b)))
     return cases
 
 
-def _rnn_backward_with(carry_dh=True, accumulate=True, backwards=True):
+def caches_of_steps(step_forward, x, h0, Wx, Wh, b):
+    """The list of step caches that notebook 01's rnn_forward makes with `step_forward`."""
+    h, caches = h0, []
+    for t in range(x.shape[1]):
+        h, cache = step_forward(x[:, t], h, Wx, Wh, b)
+        caches.append(cache)
+    return caches
+
+
+def _rnn_backward_with(carry_dh=True, accumulate=True, backwards=True, dh0_before_step_0=False):
     def wrong(dhs, cache):
         N, T, H = dhs.shape
         x0, _, Wx, Wh, _ = cache[0]
@@ -272,12 +436,13 @@ def _rnn_backward_with(carry_dh=True, accumulate=True, backwards=True):
         dh_next = np.zeros((N, H))
         for t in (reversed(range(T)) if backwards else range(T)):
             dh = dhs[:, t] + dh_next if carry_dh else dhs[:, t]
+            dh_into_step_0 = dh
             dx[:, t], dh_next, dWx_t, dWh_t, db_t = layers.rnn_step_backward(dh, cache[t])
             if accumulate:
                 dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
             else:
                 dWx, dWh, db = dWx_t, dWh_t, db_t
-        return dx, dh_next, dWx, dWh, db
+        return dx, dh_into_step_0 if dh0_before_step_0 else dh_next, dWx, dWh, db
     return wrong
 
 
@@ -294,6 +459,11 @@ RNN_BACKWARD_MISTAKES = [
             _rnn_backward_with(carry_dh=False, accumulate=False),
             "Two accumulations are missing. h_t gets gradient from the loss at t and from step t+1: "
             "add them. The weights are shared across time: sum their gradients over all steps."),
+    Mistake("dh0 returned as the gradient reaching h_0 (dhs[:, 0] + dh_prev of step 1), before going "
+            "back through step 0",
+            _rnn_backward_with(dh0_before_step_0=True),
+            "dh0 is the gradient with respect to the state BEFORE the first step: the dh_prev that "
+            "rnn_step_backward returns for t = 0, after the loop has finished."),
     Mistake("the steps visited from first to last",
             _rnn_backward_with(backwards=False),
             "The gradient flows backwards in time: start at the last step, t = T-1, and go down to 0 "
@@ -357,6 +527,18 @@ def _clip_norm_after(grads, max_norm):
     return clipped, _global_norm(clipped)
 
 
+def _clip_scaled_by(grads, max_norm, scale_fn):
+    total = _global_norm(grads)
+    scale = scale_fn(total, max_norm) if total > max_norm else 1.0
+    return {k: g * scale for k, g in grads.items()}, total
+
+
+def _clip_by_largest_norm(grads, max_norm):
+    total = max(float(np.sqrt(np.sum(g ** 2))) for g in grads.values())
+    scale = max_norm / total if total > max_norm else 1.0
+    return {k: g * scale for k, g in grads.items()}, total
+
+
 def _clip_without_sqrt(grads, max_norm):
     total = float(sum(np.sum(g ** 2) for g in grads.values()))
     scale = max_norm / total if total > max_norm else 1.0
@@ -399,6 +581,14 @@ CLIP_MISTAKES = [
             _clip_norm_after,
             "Return total_norm as it was before clipping: it is the number you monitor, and after "
             "clipping it would never exceed max_norm."),
+    Mistake("the scale factor upside down (total_norm / max_norm)",
+            lambda grads, max_norm: _clip_scaled_by(grads, max_norm, lambda total, m: total / m),
+            "To bring the norm down to max_norm, multiply by max_norm / total_norm, which is below 1 "
+            "when clipping is needed."),
+    Mistake("the largest of the arrays' norms used in place of the global norm",
+            _clip_by_largest_norm,
+            "The global norm combines every array: sqrt(sum over arrays of np.sum(g**2)), not the "
+            "norm of the largest array alone."),
     Mistake("the sum of squares used as the norm, without the square root",
             _clip_without_sqrt,
             "The L2 norm is the square root of the sum of squares: np.sqrt(sum of np.sum(g**2))."),
@@ -418,6 +608,13 @@ def sample_with_temperature_cases(rng):
                       (rng.normal(size=6) * 2 + 1000, 0.8, np.random.default_rng(int(rng.integers(1 << 30))))))
     cases.append(Case("large logits (around 1000), temperature 1.3",
                       (rng.normal(size=6) * 2 + 1000, 1.3, np.random.default_rng(int(rng.integers(1 << 30))))))
+    # Low temperatures with large logits: logits / T reach 10000, so the max must be taken
+    # AFTER dividing by T; exp(z / T - max z) overflows.
+    for temperature in (0.1, 0.05):
+        logits = rng.normal(size=7) * 2 + 1000
+        logits[int(rng.integers(7))] -= 1.0
+        cases.append(Case(f"large logits (around 1000), temperature {temperature}",
+                          (logits, temperature, np.random.default_rng(int(rng.integers(1 << 30))))))
     return cases
 
 
@@ -440,6 +637,13 @@ SAMPLE_MISTAKES = [
     Mistake("the temperature left out",
             _sample_from(lambda logits, temperature: sampling.softmax(logits)),
             "Scale the logits before the softmax: softmax(logits / temperature)."),
+    Mistake("a uniform draw that ignores the logits",
+            lambda logits, temperature, rng: int(rng.integers(len(logits))),
+            "Draw from the distribution the logits give: rng.choice(V, p=softmax(logits / temperature)), "
+            "not rng.integers(V), which makes every character equally likely."),
+    Mistake("the argmin taken instead of a random draw",
+            lambda logits, temperature, rng: int(np.argmin(logits)),
+            "Sampling draws at random from the probabilities: rng.choice(V, p=probs)."),
 ]
 
 
@@ -451,12 +655,13 @@ register(Exercise(
 register(Exercise(
     id="01.rnn_step_backward", points=3, reference=layers.rnn_step_backward,
     cases=rnn_step_backward_cases, outputs=("dx", "dh_prev", "dWx", "dWh", "db"),
-    mistakes=RNN_STEP_BACKWARD_MISTAKES,
+    mistakes=RNN_STEP_BACKWARD_MISTAKES, forward="01.rnn_step_forward",
 ))
 
 register(Exercise(
     id="01.rnn_backward", points=2, reference=layers.rnn_backward, cases=rnn_backward_cases,
     outputs=("dx", "dh0", "dWx", "dWh", "db"), mistakes=RNN_BACKWARD_MISTAKES,
+    forward="01.rnn_step_forward", make_cache=caches_of_steps,
 ))
 
 register(Exercise(

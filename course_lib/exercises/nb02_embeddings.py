@@ -34,7 +34,16 @@ FORWARD_MISTAKES = [
     Mistake("the rows looked up one position too far (W[ids + 1])",
             lambda ids, W: (W[(np.asarray(ids) + 1) % W.shape[0]], None),
             "Ids count from 0, and character id i is row i of W: out[n, t] = W[ids[n, t]]."),
+    Mistake("the batch and time axes swapped (W[ids.T])",
+            lambda ids, W: (W[np.asarray(ids).T], None),
+            "Index with ids as they come: W[ids] keeps the (N, T) layout and adds D, giving (N, T, D)."),
+    Mistake("the columns of W looked up instead of its rows (W.T[ids])",
+            lambda ids, W: (W.T[np.asarray(ids) % W.shape[1]], None),
+            "Row i of W (shape (V, D)) is character i's vector: W[ids], not W.T[ids] or W[:, ids]."),
 ]
+
+EMBEDDING_CACHE_LAYOUT = ("The cache must be (ids, V): the ids of shape (N, T) and the vocabulary size, "
+                          "V = W.shape[0], which embedding_backward needs to make dW of shape (V, D).")
 
 
 # --- embedding_backward -----------------------------------------------------
@@ -46,10 +55,11 @@ def backward_cases(rng):
                        (int(rng.integers(2, 6)), int(rng.integers(2, 9)),
                         int(rng.integers(2, 12)), int(rng.integers(1, 6)))]:
         ids = _ids_with_repeats(rng, N, T, V)
-        cases.append(Case(f"N={N}, T={T}, V={V}, D={D}",
-                          (rng.normal(size=(N, T, D)), (ids, V))))
+        cases.append(Case(f"N={N}, T={T}, V={V}, D={D}", (rng.normal(size=(N, T, D)), (ids, V)),
+                          forward=(ids, rng.normal(size=(V, D)))))
     ids = np.full((2, 5), 1)
-    cases.append(Case("the same id everywhere, V=3", (rng.normal(size=(2, 5, 4)), (ids, 3))))
+    cases.append(Case("the same id everywhere, V=3", (rng.normal(size=(2, 5, 4)), (ids, 3)),
+                      forward=(ids, rng.normal(size=(3, 4)))))
     return cases
 
 
@@ -65,6 +75,14 @@ def _averaged(dout, cache):
     return embedding.embedding_backward(dout, cache) / ids.size
 
 
+def _counted(dout, cache):
+    """The number of occurrences of each id, instead of the sum of their gradients."""
+    ids, V = cache
+    dW = np.zeros((V, dout.shape[-1]))
+    np.add.at(dW, ids, 1.0)
+    return dW
+
+
 BACKWARD_MISTAKES = [
     Mistake("the rows assigned instead of accumulated (dW[ids] = dout), so a repeated id "
             "keeps only one of its gradients",
@@ -77,6 +95,9 @@ BACKWARD_MISTAKES = [
             _averaged,
             "dout already carries any averaging the loss did: the backward pass of a lookup "
             "only routes gradients to rows, it never rescales them. Sum, don't average."),
+    Mistake("the occurrences of each id counted (np.add.at(dW, ids, 1)) instead of their gradients added",
+            _counted,
+            "Each occurrence adds its own gradient vector, dout[n, t], to row ids[n, t]: np.add.at(dW, ids, dout)."),
 ]
 
 
@@ -89,6 +110,13 @@ def neighbours_cases(rng):
         # Rows of very different lengths: cosine similarity must not favour the long ones.
         W = rng.normal(size=(V, D)) * rng.uniform(0.1, 10.0, size=(V, 1))
         cases.append(Case(f"V={V}, D={D}, k={k}", (W, int(rng.integers(0, V)), k)))
+    # Fewer than k rows point the same way as the query: every other similarity is
+    # negative, so a row left at similarity 0 with itself would be among the k returned.
+    V, D, k = 10, 4, 4
+    W = rng.normal(size=(V, D)) * rng.uniform(0.1, 10.0, size=(V, 1))
+    W[1:] = -np.abs(W[1:]) * np.sign(W[0])
+    W[1] = np.abs(W[1]) * np.sign(W[0])
+    cases.append(Case("only one row on the query's side", (W, 0, k)))
     return cases
 
 
@@ -121,6 +149,19 @@ def _least_similar(W, index, k):
     return np.argsort(similarity, kind="stable")[:k]
 
 
+def _itself_at_zero(W, index, k):
+    norms = np.linalg.norm(W, axis=1)
+    similarity = (W @ W[index]) / (norms * norms[index])
+    similarity[index] = 0.0
+    return np.argsort(-similarity, kind="stable")[:k]
+
+
+def _euclidean(W, index, k):
+    distance = np.linalg.norm(W - W[index], axis=1)
+    distance[index] = np.inf
+    return np.argsort(distance, kind="stable")[:k]
+
+
 NEIGHBOURS_MISTAKES = [
     Mistake("the dot product in place of the cosine similarity (no normalising)",
             _dot_product,
@@ -137,6 +178,14 @@ NEIGHBOURS_MISTAKES = [
             _with_itself,
             "A row's cosine similarity with itself is 1, the largest possible, so it always "
             "comes first. Set its similarity to -np.inf before sorting (or skip it)."),
+    Mistake("the character's similarity with itself set to 0 instead of -inf",
+            _itself_at_zero,
+            "Cosine similarities run from -1 to 1, so 0 is not the bottom: a row that points away from "
+            "every other can still be ranked above them. Use -np.inf for the character itself."),
+    Mistake("the Euclidean distance in place of the cosine similarity",
+            _euclidean,
+            "Distance depends on the rows' lengths; cosine similarity compares directions only: "
+            "(W @ w) / (|W_i| |w|), largest first."),
     Mistake("the least similar rows in place of the most similar",
             _least_similar,
             "np.argsort sorts in increasing order: sort -similarity, or reverse the result."),
@@ -146,12 +195,12 @@ NEIGHBOURS_MISTAKES = [
 register(Exercise(
     id="02.embedding_forward", points=1, reference=embedding.embedding_forward,
     cases=forward_cases, outputs=("out", "cache"), skip=("cache",),
-    mistakes=FORWARD_MISTAKES,
+    mistakes=FORWARD_MISTAKES, backward="02.embedding_backward", cache_layout=EMBEDDING_CACHE_LAYOUT,
 ))
 
 register(Exercise(
     id="02.embedding_backward", points=2, reference=embedding.embedding_backward,
-    cases=backward_cases, outputs=("dW",), mistakes=BACKWARD_MISTAKES,
+    cases=backward_cases, outputs=("dW",), mistakes=BACKWARD_MISTAKES, forward="02.embedding_forward",
 ))
 
 register(Exercise(

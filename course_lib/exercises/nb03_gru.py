@@ -31,7 +31,7 @@ def gru_step_cases(rng):
 
 
 def _forward_variant(x, h_prev, W_ih, W_hh, b_ih, b_hh, reset="after", swap_rz=False,
-                     swap_update=False, tanh=True):
+                     swap_update=False, tanh=True, cache=None):
     """gru_step_forward with one thing changed, to recognise a known mistake."""
     H = h_prev.shape[1]
     gi = x @ W_ih.T + b_ih
@@ -50,7 +50,11 @@ def _forward_variant(x, h_prev, W_ih, W_hh, b_ih, b_hh, reset="after", swap_rz=F
     a_n = gi[:, 2 * H:] + hidden
     n = np.tanh(a_n) if tanh else a_n
     h = z * n + (1 - z) * h_prev if swap_update else (1 - z) * n + z * h_prev
-    return h, None
+    hn = h_prev @ W_hn.T + b_hn
+    caches = {None: None,
+              "r * hn": (x, h_prev, W_ih, W_hh, r, z, n, r * hn),
+              "a_n": (x, h_prev, W_ih, W_hh, r, z, a_n, hn)}
+    return h, caches[cache]
 
 
 CHO_HINT = (
@@ -83,7 +87,19 @@ GRU_FORWARD_MISTAKES = [
             lambda *a: _forward_variant(*a, tanh=False),
             "The candidate state is squashed like a vanilla RNN's state: "
             "n = tanh(W_in x + b_in + r * hn). Without tanh, n and then h can grow without bound."),
+    Mistake("the cache holding r * hn where hn belongs",
+            lambda *a: _forward_variant(*a, cache="r * hn"),
+            "The backward pass needs hn = h_prev @ W_hn.T + b_hn itself, before the reset: it is "
+            "what r multiplied, so dr = da_n * hn. Keep hn and r apart in the cache."),
+    Mistake("the cache holding the candidate's pre-activation where n belongs",
+            lambda *a: _forward_variant(*a, cache="a_n"),
+            "The cache's n is the candidate after the tanh: the backward pass uses 1 - n**2 as "
+            "the tanh's derivative, and h_prev - n for the update gate."),
 ]
+
+GRU_CACHE_LAYOUT = ("The cache must be (x, h_prev, W_ih, W_hh, r, z, n, hn): the gates r, z and the "
+                    "candidate n after their sigmoid / tanh, and hn = h_prev @ W_hn.T + b_hn before "
+                    "the reset multiplies it.")
 
 
 # --- gru_step_backward ----------------------------------------------------------
@@ -93,7 +109,7 @@ def gru_step_backward_cases(rng):
     cases = []
     for name, (x, h_prev, *weights) in ((c.name, c.args) for c in gru_step_cases(rng)):
         _, cache = gru.gru_step_forward(x, h_prev, *weights)
-        cases.append(Case(name, (rng.normal(size=h_prev.shape), cache)))
+        cases.append(Case(name, (rng.normal(size=h_prev.shape), cache), forward=(x, h_prev, *weights)))
     return cases
 
 
@@ -142,10 +158,12 @@ GRU_BACKWARD_MISTAKES = [
 register(Exercise(
     id="03.gru_step_forward", points=3, reference=gru.gru_step_forward, cases=gru_step_cases,
     outputs=("h", "cache"), skip=("cache",), mistakes=GRU_FORWARD_MISTAKES,
+    backward="03.gru_step_backward", cache_layout=GRU_CACHE_LAYOUT,
 ))
 
 register(Exercise(
     id="03.gru_step_backward", points=4, reference=gru.gru_step_backward,
     cases=gru_step_backward_cases,
     outputs=("dx", "dh_prev", "dW_ih", "dW_hh", "db_ih", "db_hh"), mistakes=GRU_BACKWARD_MISTAKES,
+    forward="03.gru_step_forward",
 ))

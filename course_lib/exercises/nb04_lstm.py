@@ -34,7 +34,7 @@ def lstm_step_cases(rng):
 
 
 def _forward_variant(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, order="ifgo", tanh_c=True,
-                     g_act=np.tanh, use_b_hh=True):
+                     g_act=np.tanh, use_b_hh=True, cache=None):
     """lstm_step_forward with one thing changed, to recognise a known mistake.
 
     order: the order in which the attempt reads the four quarters of the gates.
@@ -46,7 +46,11 @@ def _forward_variant(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, order="ifgo", ta
     g = g_act(quarter["g"])
     c = f * c_prev + i * g
     h = o * (np.tanh(c) if tanh_c else c)
-    return h, c, None
+    caches = {None: None,
+              "c": (x, h_prev, c_prev, W_ih, W_hh, i, f, g, o, c),
+              "pre-activations": (x, h_prev, c_prev, W_ih, W_hh, quarter["i"], quarter["f"], quarter["g"],
+                                  quarter["o"], np.tanh(c))}
+    return h, c, caches[cache]
 
 
 GATE_ORDER_HINT = (
@@ -76,7 +80,18 @@ STEP_FORWARD_MISTAKES = [
             lambda *args: _forward_variant(*args, use_b_hh=False),
             "PyTorch has two biases, b_ih and b_hh, and adds both: "
             "x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh."),
+    Mistake("the cache holding c where tanh(c) belongs",
+            lambda *args: _forward_variant(*args, cache="c"),
+            "The backward pass reads tanh(c) from the cache's last entry, for do = dh * tanh(c) and "
+            "the derivative 1 - tanh(c)**2: store tanh_c = np.tanh(c), not c."),
+    Mistake("the cache holding the gates' pre-activations instead of the gates",
+            lambda *args: _forward_variant(*args, cache="pre-activations"),
+            "The backward pass uses the gates after their activations (i * (1 - i) is the sigmoid's "
+            "derivative written with its output): cache i, f, g, o = sigmoid/tanh of the quarters."),
 ]
+
+LSTM_CACHE_LAYOUT = ("The cache must be (x, h_prev, c_prev, W_ih, W_hh, i, f, g, o, tanh_c): the four "
+                     "gates after their sigmoid / tanh, and tanh_c = np.tanh(c).")
 
 
 # --- lstm_step_backward ----------------------------------------------------------
@@ -87,7 +102,7 @@ def lstm_step_backward_cases(rng):
         x, h_prev, c_prev = args_case.args[:3]
         _, _, cache = lstm.lstm_step_forward(*args_case.args)
         cases.append(Case(args_case.name, (
-            rng.normal(size=h_prev.shape), rng.normal(size=c_prev.shape), cache)))
+            rng.normal(size=h_prev.shape), rng.normal(size=c_prev.shape), cache), forward=args_case.args))
     return cases
 
 
@@ -139,23 +154,33 @@ def forget_bias_cases(rng):
         bound = 1 / np.sqrt(H)
         cases.append(Case(f"H={H}, value={value}", (
             rng.uniform(-bound, bound, 4 * H), rng.uniform(-bound, bound, 4 * H), value)))
-    return cases
+    return cases + [Case("value=0", (rng.uniform(-0.5, 0.5, 12), rng.uniform(-0.5, 0.5, 12), 0.0))]
 
 
 def compare_effective_bias(got, expected, case):
-    """The LSTM only ever sees b_ih + b_hh, so any split of `value` between them is right."""
+    """The forget gate only sees b_ih + b_hh, so any split of `value` between the two is
+    right there; every other entry of both must be left as it was."""
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         return "expected a tuple of 2 values (b_ih, b_hh)"
     for name, g, e in zip(("b_ih", "b_hh"), got, expected):
         if np.shape(g) != np.shape(e):
             return f"{name} has shape {np.shape(g)}, expected {np.shape(e)}"
+    H = len(expected[0]) // 4
+    others = np.r_[0:H, 2 * H:4 * H]
+    for name, g, e in zip(("b_ih", "b_hh"), got, expected):
+        problem = compare_value(f"{name} outside the forget quarter", np.asarray(g)[others], e[others],
+                                atol=0, rtol=0)
+        if problem:
+            return problem + " (only rows H:2H may change)"
     return compare_value("b_ih + b_hh", np.asarray(got[0]) + np.asarray(got[1]),
                          expected[0] + expected[1], atol=1e-12, rtol=0)
 
 
-def _bias_variant(b_ih, b_hh, value=1.0, quarter=1, both=False, hh_untouched=False):
+def _bias_variant(b_ih, b_hh, value=1.0, quarter=1, both=False, hh_untouched=False, fold=False):
     H = len(b_ih) // 4
     b_ih, b_hh = b_ih.copy(), b_hh.copy()
+    if fold:  # b_hh moved into b_ih everywhere: the sums are right, the parameters are not
+        b_ih, b_hh = b_ih + b_hh, np.zeros_like(b_hh)
     rows = slice(quarter * H, (quarter + 1) * H)
     b_ih[rows] = value
     if not hh_untouched:
@@ -177,6 +202,13 @@ FORGET_BIAS_MISTAKES = [
             lambda *args: _bias_variant(*args, hh_untouched=True),
             "The forget gate sees b_ih + b_hh, and torch initialises both at random. Set b_ih's "
             "forget quarter to the value AND b_hh's to 0."),
+    Mistake("b_hh folded into b_ih (b_ih + b_hh, and b_hh set to 0) in every gate",
+            lambda *args: _bias_variant(*args, fold=True),
+            "Only the forget gate's rows, H:2H, should change. The other gates keep their own b_ih and "
+            "b_hh as torch initialised them: copy both arrays and assign to [H:2*H] only."),
+    Mistake("every gate's bias set to the value, not only the forget gate's",
+            lambda b_ih, b_hh, value=1.0: (np.full_like(b_ih, value), np.zeros_like(b_hh)),
+            "Only the forget gate's rows, b[H:2*H], get the value; leave the other three quarters alone."),
     Mistake("the first quarter (the input gate) set instead of the second",
             lambda *args: _bias_variant(*args, quarter=0), WRONG_QUARTER_HINT),
     Mistake("the third quarter (the cell candidate g) set instead of the second",
@@ -198,20 +230,30 @@ def sampling_cases(rng, kind):
     cut holds a good share of the mass, and a cut off by one changes many draws.
     """
     cases = []
-    for case_index in range(6):
+    for case_index in range(8):
         V = int(rng.integers(8, 30))
         logits = rng.normal(size=V) * rng.uniform(0.3, 0.8)
-        temperature = [1.0, 0.5, 2.0, 0.8, 1.5, float(rng.uniform(0.5, 2.0))][case_index]
+        temperature = [1.0, 0.5, 2.0, 0.8, 1.5, float(rng.uniform(0.5, 2.0)), 0.1, 1.0][case_index]
+        if case_index == 6:
+            # Large logits at a low temperature: logits / T reach 10000, so the max must
+            # be subtracted after dividing by T, or exp() overflows.
+            logits = logits * 0.1 + 1000
         if kind == "k":
             setting = int(rng.integers(2, 6))
+            if case_index == 7:
+                # Four logits tied at the k-th largest: every one of them is kept, so the
+                # three that an exactly-k cut drops hold a good share of the mass.
+                order = np.argsort(-logits)
+                logits[order[setting:setting + 3]] = logits[order[setting - 1]]
         else:
             # The top character alone stays below p (every variant below can then run),
             # and p leaves a few characters out.
             top = sampling.softmax(logits / temperature).max()
             setting = float(rng.uniform(max(top + 0.02, 0.3), 0.8))
-        for draw in range(8):
+        for draw in range(16 if case_index == 7 and kind == "k" else 8):
             seed = int(rng.integers(2**31))
-            name = (f"V={V}, {kind}={setting:.3g}, temperature={temperature:.3g}, "
+            special = {6: "large logits, low temperature, ", 7: "a tie at the k-th largest, " if kind == "k" else ""}
+            name = (f"{special.get(case_index, '')}V={V}, {kind}={setting:.3g}, temperature={temperature:.3g}, "
                     f"rng=default_rng({seed})")
             cases.append(Case(name, (logits, setting, temperature, np.random.default_rng(seed))))
     return cases
@@ -241,6 +283,19 @@ RENORMALISE_HINT = (
     "Renormalise: take the softmax of the logits with the removed ones set to -inf (or divide "
     "the kept probabilities by their sum), then draw with rng.choice(V, p=probs).")
 
+def _top_k_exactly_k(logits, k, temperature, rng, descending=True):
+    """Exactly k kept, ties at the k-th largest broken by np.argsort, as a learner writes it."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    kept = np.argsort(-scaled)[:k] if descending else np.argsort(scaled)[-k:]
+    masked = np.full_like(scaled, -np.inf)
+    masked[kept] = scaled[kept]
+    return int(rng.choice(len(scaled), p=sampling.softmax(masked)))
+
+
+TIES_HINT = ("Keep every logit that is at least the k-th largest: scaled >= np.sort(scaled)[-k]. "
+             "np.argsort keeps exactly k and picks among the tied ones by position, so the result "
+             "would depend on where a character sits in the vocabulary.")
+
 TOP_K_MISTAKES = [
     Mistake("only the k - 1 highest-scoring characters kept",
             lambda *args: _top_k_variant(*args, keep=lambda k: k - 1),
@@ -255,6 +310,13 @@ TOP_K_MISTAKES = [
             "np.sort sorts in increasing order, so the k largest are at the end: np.sort(x)[-k:]."),
     Mistake("the kept probabilities not renormalised",
             lambda *args: _top_k_variant(*args, renormalise=False), RENORMALISE_HINT),
+    Mistake("exactly k characters kept when others tie with the k-th largest (np.argsort(-scaled)[:k])",
+            _top_k_exactly_k, TIES_HINT),
+    Mistake("exactly k characters kept when others tie with the k-th largest (np.argsort(scaled)[-k:])",
+            lambda *args: _top_k_exactly_k(*args, descending=False), TIES_HINT),
+    Mistake("the temperature left out",
+            lambda logits, k, temperature, rng: _top_k_variant(logits, k, 1.0, rng),
+            "Divide the logits by the temperature first: scaled = logits / temperature."),
 ]
 
 
@@ -289,19 +351,23 @@ TOP_P_MISTAKES = [
             "are needed to reach p."),
     Mistake("the kept probabilities not renormalised",
             lambda *args: _top_p_variant(*args, renormalise=False), RENORMALISE_HINT),
+    Mistake("the temperature left out",
+            lambda logits, p, temperature, rng: _top_p_variant(logits, p, 1.0, rng),
+            "Divide the logits by the temperature first: scaled = logits / temperature."),
 ]
 
 
 register(Exercise(
     id="04.lstm_step_forward", points=3, reference=lstm.lstm_step_forward, cases=lstm_step_cases,
     outputs=("h", "c", "cache"), skip=("cache",), mistakes=STEP_FORWARD_MISTAKES,
+    backward="04.lstm_step_backward", cache_layout=LSTM_CACHE_LAYOUT,
 ))
 
 register(Exercise(
     id="04.lstm_step_backward", points=3, reference=lstm.lstm_step_backward,
     cases=lstm_step_backward_cases,
     outputs=("dx", "dh_prev", "dc_prev", "dW_ih", "dW_hh", "db_ih", "db_hh"),
-    mistakes=STEP_BACKWARD_MISTAKES,
+    mistakes=STEP_BACKWARD_MISTAKES, forward="04.lstm_step_forward",
 ))
 
 register(Exercise(

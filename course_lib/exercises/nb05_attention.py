@@ -41,14 +41,47 @@ def masked_softmax_cases(rng):
     mask = padding_mask(rng, 3, 4)
     mask[1] = False
     cases.append(Case("a row that is all padding", (rng.normal(size=(3, 4)), mask)))
-    scores = rng.normal(size=(2, 4))
+    scores, mask = rng.normal(size=(2, 4)), padding_mask(rng, 2, 4)
     scores[1] = -np.inf
-    cases.append(Case("a row whose scores are all -inf", (scores, padding_mask(rng, 2, 4))))
+    mask[1, -1] = False  # the same kind of case at every seed: real positions and padding
+    cases.append(Case("a row whose scores are all -inf", (scores, mask)))
     cases.append(Case("axis=0 given", (rng.normal(size=(5, 3)), padding_mask(rng, 3, 5).T), {"axis": 0}))
+    # Large real scores: exp(1000) overflows, so the max must be subtracted first.
+    cases.append(Case("large scores (around 1000)", (rng.normal(size=(3, 5)) + 1000, padding_mask(rng, 3, 5))))
+    # One row near 1000, the other near 0: a single max over the whole array, instead of each
+    # row's own, sends every exp() of the second row to 0.
+    scores = rng.normal(size=(2, 5))
+    scores[0] += 1000
+    cases.append(Case("rows of very different scale (one near 1000, one near 0)",
+                      (scores, padding_mask(rng, 2, 5))))
     return cases
 
 
+def _masked_softmax_with(shift, scores, mask, axis=-1):
+    """A masked softmax that subtracts `shift(masked scores)` instead of each slice's max."""
+    with np.errstate(all="ignore"):
+        masked = np.where(mask, scores, -np.inf)
+        exp = np.exp(masked - shift(masked))
+        total = np.sum(exp, axis=axis, keepdims=True)
+        return exp / np.where(total > 0, total, 1.0)
+
+
 MASKED_SOFTMAX_MISTAKES = [
+    Mistake("no max-subtraction before exp (it overflows on large scores)",
+            lambda scores, mask, axis=-1: _masked_softmax_with(lambda m: 0.0, scores, mask, axis),
+            "exp() overflows to inf above about 709, and inf / inf is NaN. Subtract each slice's "
+            "maximum (over the real positions) before exp; where a slice has no real position, "
+            "subtract 0 instead."),
+    Mistake("one max over the whole array subtracted instead of each slice's own",
+            lambda scores, mask, axis=-1: _masked_softmax_with(
+                lambda m: np.max(m[np.isfinite(m)]) if np.isfinite(m).any() else 0.0, scores, mask, axis),
+            "Take the max along `axis` with keepdims=True: a slice whose scores are far below the "
+            "global max gets exp() = 0 everywhere, and then 0 / 0."),
+    Mistake("no guard for a slice with no real position, so 0 / 0 gives NaN there",
+            lambda scores, mask, axis=-1: _softmax(np.where(mask, scores, -np.inf), axis),
+            "Where a whole slice is padding (or -inf), its max is -inf and its sum is 0: subtract 0 "
+            "instead of the max there (np.where(np.isfinite(top), top, 0)) and divide by 1 instead "
+            "of the zero sum, so that the slice comes out as all zeros."),
     Mistake("the softmax taken over axis 0 instead of `axis`",
             lambda scores, mask, axis=-1: attention.masked_softmax(scores, mask, axis=0),
             "Normalise along `axis` (the source positions, the last axis by default): use "

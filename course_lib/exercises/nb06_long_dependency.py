@@ -19,6 +19,8 @@ def delay_cases(rng):
     seed = int(rng.integers(1 << 30))
     cases.append(Case("ignore_index=-100", (np.random.default_rng(seed), 3, 10, 4, 6),
                       {"ignore_index": -100}))
+    seed = int(rng.integers(1 << 30))
+    cases.append(Case("a wide batch, N=16, T=8, delay=2, V=4", (np.random.default_rng(seed), 16, 8, 2, 4)))
     return cases
 
 
@@ -46,6 +48,8 @@ def delay_problem(x, y, case):
         return f"x holds ids from {x.min()} to {x.max()}; they must lie in [0, vocab_size) = [0, {V})"
     if N * T >= 20 and len(np.unique(x)) == 1:
         return "every token of x is the same; draw them at random with rng.integers"
+    if N >= 2 and V ** T >= 1000 and all(np.array_equal(x[0], row) for row in x[1:]):
+        return "every row of x is the same sequence; draw each row's tokens at random"
     for t in range(T):
         want = x[:, t - delay] if t >= delay else np.full(N, ignore_index)
         if not np.array_equal(y[:, t], want):
@@ -85,7 +89,16 @@ def _shifted(x, shift, fill):
     return y
 
 
+def _one_sequence_repeated(rng, batch_size, seq_len, delay, vocab_size, ignore_index=-1):
+    x = np.repeat(rng.integers(0, vocab_size, size=(1, seq_len)), batch_size, axis=0)
+    return x, _shifted(x, delay, ignore_index)
+
+
 DELAY_MISTAKES = [
+    Mistake("one random sequence repeated in every row",
+            _one_sequence_repeated,
+            "Draw the whole batch at once, rng.integers(0, vocab_size, size=(batch_size, seq_len)): "
+            "each row must be its own random sequence, or the batch holds one example N times."),
     Mistake("the targets shifted by delay + 1 (off by one)",
             _variant(lambda x, d, ig: _shifted(x, d + 1, ig)),
             "At step t the target is the token read at step t - delay, so y[:, delay] = x[:, 0]: "
@@ -176,7 +189,14 @@ def _norms_with_Wh(x, h0, Wx, Wh, b, dh_last):
     return norms
 
 
+def _norms_squared(x, h0, Wx, Wh, b, dh_last):
+    return hidden_gradient_norms(x, h0, Wx, Wh, b, dh_last) ** 2
+
+
 GRADIENT_NORM_MISTAKES = [
+    Mistake("the squared norms (np.sum(dh**2)) without the square root",
+            _norms_squared,
+            "The norm is the square root of the sum of squares: np.linalg.norm(dh)."),
     Mistake("the norms in reverse order",
             lambda *args: hidden_gradient_norms(*args)[::-1],
             "norms[t] belongs to hidden state t, counting from the start: fill the array from the "

@@ -31,6 +31,9 @@ GREEDY_MISTAKES = [
     Mistake("argmin in place of argmax",
             lambda logits, chars: "".join(chars[i] for i in np.argmin(logits, axis=-1)),
             "The prediction is the character with the highest score: np.argmax."),
+    Mistake("a list of characters returned instead of a string",
+            lambda logits, chars: [chars[i] for i in np.argmax(logits, axis=-1)],
+            "Join the characters into one string: \"\".join(chars[i] for i in ids)."),
 ]
 
 # one_hot and rnn_step_forward are notebook 01's exercises again, under 07's ids.
