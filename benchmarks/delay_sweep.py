@@ -1,7 +1,8 @@
 """The delay sweep of notebook 06, offline: more delays, seeds and steps than the notebook runs.
 
     OMP_NUM_THREADS=1 python benchmarks/delay_sweep.py --delays 5,10,20,30 --seeds 0,1,2
-    OMP_NUM_THREADS=1 python benchmarks/delay_sweep.py --cells rnn --ramp 0 --delays 20,30
+    OMP_NUM_THREADS=1 python benchmarks/delay_sweep.py --cells rnn --hidden-size 128 --delays 30
+    OMP_NUM_THREADS=1 python benchmarks/delay_sweep.py --cells rnn --optimizer sgd --lr 1 --delays 15
 
 Prints one line per training run (accuracy on 500 never-seen sequences) and the table.
 Every setting defaults to the notebook's, so a plain run reproduces its numbers.
@@ -16,7 +17,7 @@ from course_lib.memory_tasks import DELAY_SETTINGS, delay_sweep, delay_table
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", default="rnn,gru,lstm")
-    parser.add_argument("--delays", default="15,30")
+    parser.add_argument("--delays", default="15")
     parser.add_argument("--seeds", default="0,1,2")
     for name, value in DELAY_SETTINGS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value) if value is not None else float,

@@ -5,6 +5,7 @@ First the NumPy references the exercise checkers compare against:
     weights = masked_softmax(scores, mask)                         # padding gets exactly 0
     context, weights = additive_attention(query, keys, mask, W_q, W_k, v)   # Bahdanau et al. 2014
     context, weights = dot_product_attention(query, keys, mask)             # Luong et al. 2015
+    logits, h, weights = attention_decoder_step(y, h_prev, keys, mask, ...)  # one decoder step
 
 Shapes: N is the batch size, S the source length (padded), H the size of a vector.
 A mask is a bool array, True at real positions and False at padding.
@@ -72,6 +73,26 @@ def dot_product_attention(query, keys, mask):
     weights = masked_softmax(scores, mask, axis=-1)
     context = np.einsum("ns,nsh->nh", weights, keys)
     return context, weights
+
+
+def attention_decoder_step(y, h_prev, keys, mask, W_ih, W_hh, b_ih, b_hh, W_out, b_out):
+    """One step of a GRU decoder with dot-product attention, as Decoder.step computes it.
+
+    y: (N, D) the embedding of the previous output character, h_prev: (N, H) the decoder's
+    previous state, keys: (N, S, H) the encoder outputs, mask: (N, S) bool.
+    W_ih: (3H, D + H), W_hh: (3H, H), b_ih, b_hh: (3H,): a GRU in torch's layout (course_lib.gru).
+    W_out: (2H, V), b_out: (V,): the output layer, acting on the right.
+    Returns logits: (N, V), the new state h: (N, H) and the attention weights: (N, S).
+    """
+    from .gru import gru_step_forward
+
+    # The previous state asks where to look for the next character (Bahdanau et al.).
+    context, weights = dot_product_attention(h_prev, keys, mask)
+    # The context goes into the GRU's input, beside the previous character...
+    h, _ = gru_step_forward(np.concatenate([y, context], axis=1), h_prev, W_ih, W_hh, b_ih, b_hh)
+    # ...and into the output layer, beside the new state.
+    logits = np.concatenate([h, context], axis=1) @ W_out + b_out
+    return logits, h, weights
 
 
 # ---------------------------------------------------------------------------

@@ -76,18 +76,19 @@ def curriculum_delay(step, steps, delay, ramp):
 
 def train_delay(cell, delay, seed=0, vocab_size=4, hidden_size=64, steps=1500, lr=1e-2,
                 batch_size=64, extra=30, ramp=0.5, remember_bias=1.0, clip=1.0, cooldown=0.0,
-                val_size=500, eval_every=100, verbose=False, live_plot=False):
+                optimizer="adam", val_size=500, eval_every=100, verbose=False, live_plot=False):
     """Train one model on the delay task and measure it on fresh sequences.
 
     Sequences have length delay + extra, so each one scores `extra` steps. With ramp > 0 the
     training delay follows a curriculum (curriculum_delay); validation always uses `delay`.
     With cooldown > 0 the learning rate falls linearly to 0 over that last fraction of the steps.
+    optimizer: "adam", or "sgd" (plain SGD, whose step is lr times the raw gradient).
     Returns (model, accuracy on val_size never-seen sequences, History).
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = delay_model(cell, vocab_size, hidden_size, remember_bias)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[optimizer](model.parameters(), lr=lr)
     seq_len = delay + extra
     # A separate stream for validation, so it never sees a training sequence.
     val_x, val_y = make_delay_batch(np.random.default_rng([seed, 1]), val_size, seq_len, delay,
@@ -199,6 +200,35 @@ def train_adding(cell, seq_len, seed=0, hidden_size=64, steps=1000, lr=1e-2, bat
     return model, eval_fn(), history
 
 
+def adding_sweep(cells, lengths, seeds, verbose=True, **settings):
+    """train_adding for every cell, sequence length and seed, with the same settings.
+
+    Returns results {(cell, T): [validation MSE per seed]} and the training histories
+    {(cell, T, seed): History}.
+    """
+    results, histories = {}, {}
+    for T in lengths:
+        for cell in cells:
+            results[cell, T] = []
+            for seed in seeds:
+                _, mse, history = train_adding(cell, T, seed=seed, **settings)
+                results[cell, T].append(mse)
+                histories[cell, T, seed] = history
+                if verbose:
+                    print(f"T = {T:3d}  {cell:4s}  seed {seed}: validation MSE {mse:.4f}  "
+                          f"({history.seconds:.1f} s)", flush=True)
+    return results, histories
+
+
+def adding_table(results, cells, lengths):
+    """The adding sweep as text: one row per length, each cell's MSE on every seed."""
+    lines = ["    T | " + " | ".join(f"{c.upper():^24s}" for c in cells)]
+    for T in lengths:
+        lines.append(f"{T:5d} | " + " | ".join(
+            f"{' / '.join(f'{m:.4f}' for m in results[c, T]):^24s}" for c in cells))
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------
 # Gradients through time
 
@@ -271,7 +301,10 @@ def train_rnn_sgd(clip, seed=0, radius=3.0, lr=0.5, steps=300, delay=5, vocab_si
     return history, np.array(grad_norms)
 
 
-# The delay sweep's settings in notebook 06, which benchmarks/delay_sweep.py starts from:
-# 400 steps per run: the notebook's 18 runs (2 delays, 3 cells, 3 seeds) take 1-2 minutes of CPU.
-DELAY_SETTINGS = dict(vocab_size=4, hidden_size=64, steps=400, lr=1e-2, batch_size=64, extra=30,
-                      ramp=0.0, remember_bias=1.0, cooldown=0.0)
+# Notebook 06's settings, which benchmarks/delay_sweep.py and benchmarks/adding_sweep.py start from.
+# The delay task: 400 steps per run, a few seconds each on one core.
+DELAY_SETTINGS = dict(vocab_size=4, hidden_size=64, steps=400, lr=1e-2, batch_size=64, extra=15,
+                      ramp=0.0, remember_bias=1.0, cooldown=0.0, optimizer="adam")
+# The adding problem: 400 steps of 64 sequences per run, hidden size 32, about 1-2 s per run
+# at T = 20 on one core.
+ADDING_SETTINGS = dict(hidden_size=32, steps=400, lr=1e-2, batch_size=64, remember_bias=1.0, clip=1.0)

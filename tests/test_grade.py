@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLVED = ROOT / "notebooks" / "solutions" / "07_hello.ipynb"
 UNSOLVED = ROOT / "notebooks" / "07_hello.ipynb"
 SEED = 20261122  # any seed but 0, the one the check cells use
+POINTS_07 = sum(ex.points for ex in exercises.all_exercises("07"))  # what a solved 07 earns
 
 ONE_HOT_BODY = """def one_hot(ids, vocab_size):
     ids = np.asarray(ids)
@@ -130,7 +131,7 @@ def test_edited_metadata_earns_nothing(tmp_path):
         nb.cells[cell_index(nb, "check_greedy_decode")].metadata["nbgrader"]["points"] = 100
     result, by_name = graded(submission(tmp_path, edit))
     assert by_name["one_hot"].earned == 0 and "metadata" in by_name["one_hot"].reason
-    assert (result.earned, result.possible) == (0, 4)  # points come from the registry
+    assert (result.earned, result.possible) == (0, POINTS_07)  # points come from the registry
 
 
 def test_edited_metadata_cannot_pass_off_another_cell(tmp_path):
@@ -204,7 +205,7 @@ def test_invalid_json_is_a_clear_error(tmp_path):
     path.write_text('{"cells": [', encoding="utf-8")
     result, by_name = graded(path)
     assert result.errors and "not valid JSON" in result.errors[0]
-    assert (result.earned, result.possible) == (0, 4)
+    assert (result.earned, result.possible) == (0, POINTS_07)
 
 
 def test_unknown_notebook_is_a_clear_error(tmp_path):
@@ -227,16 +228,16 @@ def test_deleted_check_cell_is_a_clear_error(tmp_path):
         del nb.cells[cell_index(nb, "check_greedy_decode")]
     result, by_name = graded(submission(tmp_path, edit, base=SOLVED))
     assert by_name["greedy_decode"].status == "missing" and "deleted" in by_name["greedy_decode"].reason
-    assert result.earned == 3
+    assert result.earned == POINTS_07 - 1  # greedy_decode's 1 point
 
 
 def test_moved_cell_is_a_clear_error(tmp_path):
     def edit(nb):
         i = cell_index(nb, "rnn_step_forward")
-        nb.cells.insert(i + 3, nb.cells.pop(i))  # below its check cell
+        nb.cells.insert(i + 1, nb.cells.pop(i))  # just below its check cell
     result, by_name = graded(submission(tmp_path, edit, base=SOLVED))
     assert by_name["rnn_step_forward"].status == "missing" and "moved" in by_name["rnn_step_forward"].reason
-    assert result.earned == 2
+    assert result.earned == POINTS_07 - 2  # rnn_step_forward's 2 points
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -270,7 +271,7 @@ def test_endless_loops_are_stopped(tmp_path):
     result, by_name = graded(path, sandbox_timeout=3)
     assert "did not finish within 3 s" in by_name["one_hot"].reason
     assert "stopped after" in by_name["greedy_decode"].reason
-    assert by_name["rnn_step_forward"].earned == 2 and result.earned == 2
+    assert by_name["rnn_step_forward"].earned == 2 and result.earned == POINTS_07 - 2  # not one_hot, greedy_decode
 
 
 # ---------------------------------------------------------------------------
@@ -315,7 +316,7 @@ class TestRunningInAKernel:
         assert not result.execution["kernel_died"], result.execution
         assert result.execution["errors"][0]["error"].startswith("NotImplementedError"), result.execution
         assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED, 4).cells)
-        assert (result.earned, result.possible) == (0, 4)
+        assert (result.earned, result.possible) == (0, POINTS_07)
         assert all(ex.status == "not attempted" for ex in by_name.values())
         assert "NotImplementedError" in by_name["one_hot"].reason
 
@@ -357,9 +358,9 @@ def test_command_line_grades_solved_and_unsolved_07(tmp_path):
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     grades = json.loads(out.read_text())
-    assert [(g["earned"], g["possible"]) for g in grades] == [(4, 4), (0, 4)]
-    assert [ex["status"] for ex in grades[1]["exercises"]] == ["not attempted"] * 3
-    assert "TOTAL 4 / 4" in proc.stdout and "TOTAL 0 / 4" in proc.stdout
+    assert [(g["earned"], g["possible"]) for g in grades] == [(POINTS_07, POINTS_07), (0, POINTS_07)]
+    assert [ex["status"] for ex in grades[1]["exercises"]] == ["not attempted"] * len(exercises.all_exercises("07"))
+    assert f"TOTAL {POINTS_07} / {POINTS_07}" in proc.stdout and f"TOTAL 0 / {POINTS_07}" in proc.stdout
 
 
 def test_seed_zero_is_refused():

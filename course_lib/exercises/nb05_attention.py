@@ -190,3 +190,62 @@ register(Exercise(
     id="05.dot_product_attention", points=1, reference=attention.dot_product_attention, cases=dot_cases,
     outputs=("context", "weights"), mistakes=DOT_MISTAKES,
 ))
+
+
+# ---------------------------------------------------------------------------
+# One decoder step with attention
+
+
+def decoder_step_cases(rng):
+    cases = []
+    for N, S, D, H, V in [(3, 5, 4, 4, 6), (2, 7, 3, 5, 4), (1, 4, 2, 3, 5), (3, 1, 4, 4, 3)]:
+        name = "batch size 1" if N == 1 else "a length-1 source" if S == 1 else f"N={N}, S={S}, D={D}, H={H}"
+        cases.append(Case(name, (rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, S, H)),
+                                 padding_mask(rng, N, S), rng.normal(size=(3 * H, D + H)) / 2,
+                                 rng.normal(size=(3 * H, H)) / 2, rng.normal(size=3 * H), rng.normal(size=3 * H),
+                                 rng.normal(size=(2 * H, V)), rng.normal(size=V))))
+    args = list(cases[0].args)
+    args[2], args[3] = args[2].copy(), padding_mask(rng, 3, 5)
+    args[3][1:, -2:] = False
+    args[2][~args[3]] = 50.0
+    cases.append(Case("large keys at the padded positions", tuple(args)))
+    return cases
+
+
+def _decoder_step(y, h_prev, keys, mask, W_ih, W_hh, b_ih, b_hh, W_out, b_out, query="previous",
+                  gru_input="y, context", out_input="h, context", masked=True):
+    """attention_decoder_step with one thing changed: the mistakes below."""
+    from .. import gru
+    attend = (attention.dot_product_attention if masked else
+              lambda q, k, m: _attend(_softmax(np.einsum("nh,nsh->ns", q, k)), k))
+    context, weights = attend(h_prev, keys, mask)
+    parts = {"y": y, "context": context}
+    x = np.concatenate([parts[p] for p in gru_input.split(", ")], axis=1)
+    h, _ = gru.gru_step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh)
+    if query == "new":  # attend again, with the new state, for the output layer
+        context, weights = attend(h, keys, mask)
+    parts = {"h": h, "context": context}
+    logits = np.concatenate([parts[p] for p in out_input.split(", ")], axis=1) @ W_out + b_out
+    return logits, h, weights
+
+
+DECODER_STEP_MISTAKES = [
+    Mistake("the context for the output layer recomputed with the new state as the query",
+            lambda *a: _decoder_step(*a, query="new"),
+            "This decoder attends once per step, with the previous state h_prev as the query (it asks "
+            "where to look for the next character); the same context goes into the GRU and the output layer."),
+    Mistake("the GRU's input concatenated as [context, y]",
+            lambda *a: _decoder_step(*a, gru_input="context, y"),
+            "The GRU's input is np.concatenate([y, context], axis=1): the previous character first."),
+    Mistake("the output layer's input concatenated as [context, h]",
+            lambda *a: _decoder_step(*a, out_input="context, h"),
+            "The output layer reads np.concatenate([h, context], axis=1): the new state first."),
+    Mistake("no mask: a plain softmax over every source position",
+            lambda *a: _decoder_step(*a, masked=False),
+            "Padded positions must get 0 weight: use your dot_product_attention with the mask."),
+]
+
+register(Exercise(
+    id="05.attention_decoder_step", points=2, reference=attention.attention_decoder_step,
+    cases=decoder_step_cases, outputs=("logits", "h", "weights"), mistakes=DECODER_STEP_MISTAKES,
+))
