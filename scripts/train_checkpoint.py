@@ -69,7 +69,7 @@ def main():
         log(f"step {step}: train {bits(float(np.mean(history.train_loss[-50:]))):.3f}, "
             f"val {bits(history.val_loss[-1]):.3f} bits/char{' (best, saved)' if improved else ''}")
         if improved:
-            info = {"corpus": args.corpus, "step": step, "settings": {k: str(v) for k, v in vars(args).items()},
+            info = {"corpus": args.corpus, "step": step, "settings": {k: v for k, v in vars(args).items() if k not in ("out", "log")},
                     "seconds": round(time.perf_counter() - start)}
             save_checkpoint(args.out, model, vocab, info)
 
