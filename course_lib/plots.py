@@ -117,13 +117,13 @@ def visible_char(ch):
     return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(ch, ch)
 
 
-def colored_text(chars, values, vmax=None, cmap="RdBu_r", strength=0.7):
+def colored_text(chars, values, vmax=None, cmap="RdBu_r", strength=0.6):
     """HTML for `chars` with each character's background coloured by its value.
 
     values: (T,) numbers, e.g. tanh of one cell-state unit over a passage; -vmax and +vmax
     are the two ends of the colormap (vmax defaults to the largest |value|).
     strength: how far towards the colormap's ends the strongest colour goes (1 = all the
-    way). The ends of RdBu_r are dark enough to hide black text; 0.7 keeps it readable.
+    way). The ends of RdBu_r are dark enough to hide black text; 0.6 keeps it readable.
     Display the result with IPython.display.HTML.
     """
     values = np.asarray(values, dtype=float)
@@ -174,7 +174,7 @@ def top_predictions_html(chars, probs, alphabet, k=5, cmap="Greens"):
         for t in range(len(chars)):
             order = np.argsort(-probs[t], kind="stable")
             i = order[rank]
-            r, g, b, _ = colormap(0.8 * probs[t, i])
+            r, g, b, _ = colormap(0.6 * probs[t, i])  # Greens past 0.6 is too dark for black text
             frame = ";outline:2px solid black" if t + 1 < len(chars) and alphabet[i] == chars[t + 1] else ""
             tds.append(f'<td style="{cell};background:rgb({r*255:.0f},{g*255:.0f},{b*255:.0f}){frame}" '
                        f'title="{probs[t, i]:.2f}">{html.escape(visible_char(alphabet[i]))}</td>')

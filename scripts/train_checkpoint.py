@@ -32,6 +32,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", default="alice")
     parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--dropout", type=float, default=0.4)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -47,11 +48,12 @@ def main():
     text = load_text(args.corpus)
     vocab = CharVocab(text)
     train_ids, val_ids = train_val_split(vocab.encode(text), val_fraction=0.1)
-    model = CharRNN(vocab.size, args.hidden, cell="lstm", dropout=args.dropout)
+    model = CharRNN(vocab.size, args.hidden, cell="lstm", num_layers=args.layers, dropout=args.dropout)
     with torch.no_grad():  # forget-gate bias 1.0 (notebook 04, section 6): rows H:2H of the summed biases
         H = args.hidden
-        model.rnn.bias_ih_l0[H:2 * H] = 1.0
-        model.rnn.bias_hh_l0[H:2 * H] = 0.0
+        for layer in range(args.layers):
+            getattr(model.rnn, f"bias_ih_l{layer}")[H:2 * H] = 1.0
+            getattr(model.rnn, f"bias_hh_l{layer}")[H:2 * H] = 0.0
     start = time.perf_counter()
 
     def log(line):

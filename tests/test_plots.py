@@ -27,7 +27,7 @@ def test_compare_losses_in_bits_with_a_band_over_seeds():
 def test_colored_text_escapes_and_keeps_colours_light():
     out = colored_text("<a\n", [1.0, -1.0, 0.0], vmax=1.0)
     assert "&lt;" in out and "<br>" in out and "color:black" in out
-    # strength 0.7: the strongest colour is not the colormap's darkest end
+    # strength 0.6: the strongest colour is not the colormap's darkest end
     assert "rgb(103,0,31)" not in out
 
 
