@@ -74,8 +74,9 @@ class LivePlot:
     the browser, and many in a row slow training and flood the notebook's messages.
     """
 
-    def __init__(self, title="loss", min_interval=2.0):
+    def __init__(self, title="loss", min_interval=2.0, units="nats/char"):
         self.title = title
+        self.units = units
         self.min_interval = min_interval
         self.handle = None
         self.last_draw = -math.inf
@@ -93,7 +94,7 @@ class LivePlot:
         from .plots import plot_losses
 
         fig, ax = plt.subplots(figsize=(6, 3))
-        plot_losses(history, ax=ax, title=self.title, units="bits/char")
+        plot_losses(history, ax=ax, title=self.title, units=self.units)
         if self.handle is None:
             self.handle = display(fig, display_id=True)
         else:
@@ -111,16 +112,17 @@ def _in_notebook():
 
 
 def train_loop(step_fn, eval_fn=None, steps=1000, seconds=None, eval_every=100,
-               on_eval=None, desc="training", live_plot=True, verbose=True):
+               on_eval=None, desc="training", live_plot=True, verbose=True, plot_units="nats/char"):
     """Call step_fn(step) `steps` times (or until `seconds` run out), evaluating as it goes.
 
     step_fn(step) -> training loss (nats) of that step.
     eval_fn() -> validation loss (nats); called every `eval_every` steps and at the end.
     on_eval(step, history) -> called after each evaluation, e.g. to print a sample.
+    plot_units: the live plot's "nats/char" or "bits/char" (the History keeps nats).
     Returns a History.
     """
     history = History()
-    plot = LivePlot(desc) if live_plot else None
+    plot = LivePlot(desc, units=plot_units) if live_plot else None
     start = time.perf_counter()
     # One refresh a second at most: each refresh is a message to the notebook, and
     # thousands of them slow the kernel down on a small machine.
@@ -274,7 +276,8 @@ def train_torch_lm(model, train_ids, val_ids, steps=500, batch_size=32, seq_len=
         return loss
 
     history = train_loop(step_fn, eval_fn, steps=steps, seconds=seconds, eval_every=eval_every,
-                         on_eval=on_eval, desc=desc, live_plot=live_plot, verbose=verbose)
+                         on_eval=on_eval, desc=desc, live_plot=live_plot, verbose=verbose,
+                         plot_units="bits/char")
     model.load_state_dict(best["state"])
     history.best_state = best["state"]
     return history
