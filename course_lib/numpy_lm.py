@@ -237,7 +237,8 @@ def train_numpy_lm(model, train_ids, val_ids, steps=100_000, seconds=None, batch
         return loss
 
     history = train_loop(step_fn, eval_fn, steps=steps, seconds=seconds, eval_every=eval_every,
-                         on_eval=on_eval, desc=desc, live_plot=live_plot, verbose=verbose)
+                         on_eval=on_eval, desc=desc, live_plot=live_plot, verbose=verbose,
+                         plot_units="bits/char")
     model.params = copy.deepcopy(best["params"])
     history.best_state = best["params"]
     return history

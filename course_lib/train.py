@@ -75,8 +75,9 @@ class LivePlot:
     the browser, and many in a row slow training and flood the notebook's messages.
     """
 
-    def __init__(self, title="loss", min_interval=2.0):
+    def __init__(self, title="loss", min_interval=2.0, units="nats/char"):
         self.title = title
+        self.units = units
         self.min_interval = min_interval
         self.handle = None
         self.last_draw = -math.inf
@@ -94,7 +95,7 @@ class LivePlot:
         from .plots import plot_losses
 
         fig, ax = plt.subplots(figsize=(6, 3))
-        plot_losses(history, ax=ax, title=self.title)
+        plot_losses(history, ax=ax, title=self.title, units=self.units)
         if self.handle is None:
             self.handle = display(fig, display_id=True)
         else:
@@ -112,16 +113,17 @@ def _in_notebook():
 
 
 def train_loop(step_fn, eval_fn=None, steps=1000, seconds=None, eval_every=100,
-               on_eval=None, desc="training", live_plot=True, verbose=True):
+               on_eval=None, desc="training", live_plot=True, verbose=True, plot_units="nats/char"):
     """Call step_fn(step) `steps` times (or until `seconds` run out), evaluating as it goes.
 
     step_fn(step) -> training loss (nats) of that step.
     eval_fn() -> validation loss (nats); called every `eval_every` steps and at the end.
     on_eval(step, history) -> called after each evaluation, e.g. to print a sample.
+    plot_units: the live plot's "nats/char" or "bits/char" (the History keeps nats).
     Returns a History.
     """
     history = History()
-    plot = LivePlot(desc) if live_plot else None
+    plot = LivePlot(desc, units=plot_units) if live_plot else None
     start = time.perf_counter()
     # One refresh a second at most: each refresh is a message to the notebook, and
     # thousands of them slow the kernel down on a small machine.
@@ -206,10 +208,30 @@ def evaluate_torch_lm(model, ids, batch_size=32, seq_len=100, device="cpu", max_
     return total / count
 
 
+def detach_state(state):
+    """Cut the graph behind a recurrent state: h, or the LSTM's pair (h, c), or None."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
 def train_torch_lm(model, train_ids, val_ids, steps=500, batch_size=32, seq_len=64, lr=3e-3,
                    clip=1.0, eval_every=100, seconds=None, device="cpu", seed=0, desc="training",
-                   on_eval=None, live_plot=True, verbose=True, val_batch_size=32):
-    """Train a torch character model with Adam on random windows of `train_ids`.
+                   on_eval=None, live_plot=True, verbose=True, val_batch_size=32,
+                   carry_state=False, lr_decay=1.0):
+    """Train a torch character model with Adam on `train_ids`.
+
+    carry_state=False: every batch is `batch_size` random windows, and every window starts
+        from a zero state.
+    carry_state=True: truncated BPTT, as course_lib.numpy_lm trains. The text is cut into
+        `batch_size` parallel streams read in order, so batch k+1 continues batch k; the
+        state at the end of one batch is the start of the next, detached so that the
+        gradient stops at the batch boundary. The model then sees context longer than
+        `seq_len` and learns to use it, as it must when it generates or is evaluated.
+    lr_decay: each time the validation loss fails to improve on the best so far, the
+        learning rate is multiplied by it (1.0 keeps it constant).
 
     Keeps the state_dict with the best validation loss and loads it back at the end,
     so an overfitting model is returned at its best point, not its last.
@@ -219,18 +241,28 @@ def train_torch_lm(model, train_ids, val_ids, steps=500, batch_size=32, seq_len=
     import torch.nn.functional as F
 
     from .data import random_batch
+    from .numpy_lm import stream_batches
 
     rng = np.random.default_rng(seed)
     model.to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     best = {"state": copy.deepcopy(model.state_dict()), "loss": math.inf}
+    streams = stream_batches(train_ids, batch_size, seq_len, rng) if carry_state else None
+    carried = {"state": None}
 
     def step_fn(step):
-        x, y = random_batch(train_ids, batch_size, seq_len, rng)
+        if carry_state:
+            x, y, new_pass = next(streams)
+            if new_pass:
+                carried["state"] = None  # a new pass through the text starts from zeros
+        else:
+            x, y = random_batch(train_ids, batch_size, seq_len, rng)
         x = torch.as_tensor(x, device=device)
         y = torch.as_tensor(y, device=device)
-        logits, _ = model(x)
+        logits, state = model(x, carried["state"])
+        if carry_state:
+            carried["state"] = detach_state(state)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         optimizer_step(model, optimizer, loss, clip)
         return loss.item()
@@ -239,10 +271,14 @@ def train_torch_lm(model, train_ids, val_ids, steps=500, batch_size=32, seq_len=
         loss = evaluate_torch_lm(model, val_ids, batch_size=val_batch_size, seq_len=seq_len, device=device)
         if loss < best["loss"]:
             best["loss"], best["state"] = loss, copy.deepcopy(model.state_dict())
+        else:
+            for group in optimizer.param_groups:
+                group["lr"] *= lr_decay
         return loss
 
     history = train_loop(step_fn, eval_fn, steps=steps, seconds=seconds, eval_every=eval_every,
-                         on_eval=on_eval, desc=desc, live_plot=live_plot, verbose=verbose)
+                         on_eval=on_eval, desc=desc, live_plot=live_plot, verbose=verbose,
+                         plot_units="bits/char")
     model.load_state_dict(best["state"])
     history.best_state = best["state"]
     return history
