@@ -21,7 +21,10 @@ import nbformat
 import numpy as np
 import pytest
 
+from course_lib.exercises import all_exercises
 from course_lib.grading import Grader, __main__ as cli, plain, report, sandbox
+
+POINTS_07 = sum(ex.points for ex in all_exercises("07"))  # what a solved notebook 07 earns
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVED = ROOT / "notebooks" / "solutions" / "07_hello.ipynb"
@@ -152,7 +155,7 @@ def test_a_payload_cannot_patch_the_checker_for_the_next_notebook(tmp_path):
         assert first["one_hot"].earned == 0 and result.earned == 0
         assert [ex.status for ex in blank.values()] == ["not attempted", "not attempted"]
         solved = grader.grade(SOLVED, SEED, run_notebook=False)
-    assert solved.earned == solved.possible == 4
+    assert solved.earned == solved.possible == POINTS_07
 
 
 def test_plain_data_refuses_object_arrays_and_pickles():
@@ -325,7 +328,7 @@ def test_replacing_its_temporary_folders_with_files_stops_nothing(tmp_path):
         by_name, _ = score(tmp_path, one_hot=raising("'replaced'", setup), grader=grader)
         assert by_name["one_hot"].earned == 0
         solved = grader.grade(SOLVED, SEED, run_notebook=False)
-    assert solved.earned == solved.possible == 4
+    assert solved.earned == solved.possible == POINTS_07
 
 
 # ---------------------------------------------------------------------------
@@ -379,7 +382,7 @@ def test_without_a_sandbox_the_grader_refuses_unless_unsafe(tmp_path, monkeypatc
     out = tmp_path / "grades.json"
     assert cli.main([str(SOLVED), "--no-run", "--unsafe", "--seed", str(SEED), "--json", str(out)]) == 0
     grades = json.loads(out.read_text())
-    assert grades[0]["earned"] == 4 and grades[0]["sandbox"] == "none (--unsafe)"
+    assert grades[0]["earned"] == POINTS_07 and grades[0]["sandbox"] == "none (--unsafe)"
     assert "UNSAFE" in capsys.readouterr().out
 
 
@@ -391,7 +394,7 @@ def test_the_solution_of_07_earns_full_marks_and_the_blank_notebook_nothing():
     with Grader() as grader:
         solved = grader.grade(SOLVED, SEED, run_notebook=False)
         blank = grader.grade(UNSOLVED, SEED, run_notebook=False)
-    assert solved.earned == solved.possible == 4, report.table([solved])
+    assert solved.earned == solved.possible == POINTS_07, report.table([solved])
     assert blank.earned == 0 and {ex.status for ex in blank.exercises} == {"not attempted"}
 
 
