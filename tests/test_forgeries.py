@@ -5,7 +5,7 @@ files, processes, pickle or other modules goes to the "needs review" list. With 
 (`review=False`) the same code runs in the sandbox, which alone must hold: these tests show
 what the OS-level isolation and the plain-data boundary do by themselves.
 
-Most tests score a small notebook of two exercises (07's one_hot and greedy_decode) without
+Most tests score a small notebook of two exercises (01's one_hot and 07's greedy_decode) without
 running it. One fixture runs a whole command (`python -m course_lib.grade`) on notebooks whose
 extra cells attack from the kernel, and the tests of that class read its output.
 """
@@ -29,6 +29,8 @@ POINTS_07 = sum(ex.points for ex in all_exercises("07"))  # what a solved notebo
 ROOT = Path(__file__).resolve().parent.parent
 SOLVED = ROOT / "notebooks" / "solutions" / "07_hello.ipynb"
 UNSOLVED = ROOT / "notebooks" / "07_hello.ipynb"
+SOLVED_01 = ROOT / "notebooks" / "solutions" / "01_onehot_rnn.ipynb"
+UNSOLVED_01 = ROOT / "notebooks" / "01_onehot_rnn.ipynb"
 SEED = 7318008151  # any seed but 0; long enough to be found if it leaked
 ZERO_ONE_HOT = "def one_hot(ids, vocab_size):\n    return np.zeros((len(ids), vocab_size))\n"
 
@@ -41,17 +43,20 @@ def cell_index(nb, grade_id):
 
 
 def small_notebooks(folder, name="07_small.ipynb", extra_cells=(), one_hot=None, greedy=None):
-    """A solution notebook with 07's one_hot and greedy_decode (in folder/solutions), and a
+    """A solution notebook with 01's one_hot and 07's greedy_decode (in folder/solutions), and a
     learner copy (unsolved unless one_hot/greedy give the cells' sources) with extra cells."""
     code = nbformat.v4.new_code_cell
-    solved, unsolved = nbformat.read(SOLVED, as_version=4), nbformat.read(UNSOLVED, as_version=4)
-    names = ("one_hot", "check_one_hot", "greedy_decode", "check_greedy_decode")
+    def cells(path_01, path_07):
+        nb_01, nb_07 = nbformat.read(path_01, as_version=4), nbformat.read(path_07, as_version=4)
+        return [*(nb_01.cells[cell_index(nb_01, n)] for n in ("one_hot", "check_one_hot")),
+                *(nb_07.cells[cell_index(nb_07, n)] for n in ("greedy_decode", "check_greedy_decode"))]
+
     setup = code("import numpy as np\nimport course_lib\nfrom course_lib.exercises import check_and_use, summary")
-    solution = nbformat.v4.new_notebook(cells=[setup, *(solved.cells[cell_index(solved, n)] for n in names)])
+    solution = nbformat.v4.new_notebook(cells=[setup, *cells(SOLVED_01, SOLVED)])
     (folder / "solutions").mkdir(exist_ok=True)
     solution_path = folder / "solutions" / name
     nbformat.write(solution, solution_path)
-    learner = nbformat.v4.new_notebook(cells=[setup, *(unsolved.cells[cell_index(unsolved, n)] for n in names)])
+    learner = nbformat.v4.new_notebook(cells=[setup, *cells(UNSOLVED_01, UNSOLVED)])
     if one_hot is not None:
         learner.cells[1].source = one_hot
     if greedy is not None:
@@ -360,7 +365,7 @@ def test_anything_an_exercise_has_no_need_of_goes_to_review(tmp_path, line):
     source = f"def one_hot(ids, vocab_size):\n    {line}\n    return np.zeros((len(ids), vocab_size))\n"
     by_name, result = score(tmp_path, one_hot=source, review=True)
     assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("needs review", 0), line
-    assert result.needs_review[0]["exercise_id"] == "07.one_hot"
+    assert result.needs_review[0]["exercise_id"] == "01.one_hot"
 
 
 def test_numpy_and_math_need_no_review(tmp_path):
@@ -425,7 +430,7 @@ KERNEL_FORGERIES = {
              "shutil.copytree(source, '/tmp/copy/cl2')\nsys.path.insert(0, '/tmp/copy')\n"
              "import cl2.layers\ntry:\n    cl2.layers.one_hot([1], 2)\n    ok = True\nexcept Exception:\n    ok = False\n"
              "raise ValueError(repr(('copy', ok)))"),
-    "forged": "raise ValueError('x\\n  07.one_hot   1 / 1   passed\\n  TOTAL 2 / 2')",
+    "forged": "raise ValueError('x\\n  01.one_hot   1 / 1   passed\\n  TOTAL 2 / 2')",
 }
 
 
@@ -499,7 +504,7 @@ class TestACommandUnderAttack:
     def test_no_forged_lines_in_the_table(self, command):
         lines = command["proc"].stdout.splitlines()
         assert [line for line in lines if line.lstrip().startswith("TOTAL")] == ["  TOTAL 0 / 2"] * 3, lines
-        assert not any(line.strip().startswith("07.one_hot") and "passed" in line for line in lines)
+        assert not any(line.strip().startswith("01.one_hot") and "passed" in line for line in lines)
 
 
 def test_every_exercises_cases_cross_the_boundary_as_plain_data():

@@ -1,9 +1,9 @@
 """The autograder: solved and unsolved notebooks, every forgery, every bad submission.
 
-Most tests grade an edited copy of notebook 07 without running it (`run=False`): the
-scoring never uses what the kernel computed, so running adds only time. The tests of what
-happens in the kernel (an endless loop, sys.exit, a crash) run a small notebook of two
-exercises instead of 07.
+Most tests grade an edited copy of notebook 01 (its one_hot and rnn_step_forward) or 07 (its
+greedy_decode) without running it (`run=False`): the scoring never uses what the kernel
+computed, so running adds only time. The tests of what happens in the kernel (an endless loop,
+sys.exit, a crash) run a small notebook of two exercises, 01's one_hot and 07's greedy_decode.
 """
 import json
 import subprocess
@@ -19,10 +19,13 @@ from course_lib.grading import read, run
 from course_lib.release import strip_solution
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLVED = ROOT / "notebooks" / "solutions" / "07_hello.ipynb"
-UNSOLVED = ROOT / "notebooks" / "07_hello.ipynb"
+SOLVED = ROOT / "notebooks" / "solutions" / "01_onehot_rnn.ipynb"
+UNSOLVED = ROOT / "notebooks" / "01_onehot_rnn.ipynb"
+SOLVED_07 = ROOT / "notebooks" / "solutions" / "07_hello.ipynb"
+UNSOLVED_07 = ROOT / "notebooks" / "07_hello.ipynb"
 SEED = 20261122  # any seed but 0, the one the check cells use
-POINTS_07 = sum(ex.points for ex in exercises.all_exercises("07"))  # what a solved 07 earns
+POINTS_01 = sum(ex.points for ex in exercises.all_exercises("01"))  # what a solved 01 earns
+POINTS_07 = sum(ex.points for ex in exercises.all_exercises("07"))
 
 ONE_HOT_BODY = """def one_hot(ids, vocab_size):
     ids = np.asarray(ids)
@@ -37,11 +40,11 @@ def cell_index(nb, grade_id):
 
 
 def submission(tmp_path, edit=None, base=UNSOLVED):
-    """A copy of a 07 notebook, changed by edit(nb), saved as tmp_path/07_hello.ipynb."""
+    """A copy of a notebook (01's learner version by default), changed by edit(nb), saved in tmp_path."""
     nb = nbformat.read(base, as_version=4)
     if edit:
         edit(nb)
-    path = tmp_path / "07_hello.ipynb"
+    path = tmp_path / base.name
     nbformat.write(nb, path)
     return path
 
@@ -88,17 +91,18 @@ def test_hidden_cases_are_not_the_check_cells_cases(tmp_path):
     namespace = {}
     exec(source, namespace)
     assert exercises.check("07.greedy_decode", namespace["greedy_decode"], seed=0).passed
-    result, by_name = graded(submission(tmp_path, set_exercise(source, "greedy_decode")))
+    result, by_name = graded(submission(tmp_path, set_exercise(source, "greedy_decode"), base=UNSOLVED_07))
     assert by_name["greedy_decode"].earned == 0 and by_name["greedy_decode"].status == "failed"
 
 
 def test_an_exercise_may_call_an_earlier_one(tmp_path):
     """Later exercises get the earlier ones as the notebook does: the reference, as a black box."""
-    source = ("def greedy_decode(logits, chars):\n"
+    source = ("def rnn_step_forward(x, h_prev, Wx, Wh, b):\n"
               "    assert one_hot([0], 2).shape == (1, 2)  # the earlier exercise, unsolved here\n"
-              "    return ''.join(chars[i] for i in np.argmax(logits, axis=-1))\n")
-    result, by_name = graded(submission(tmp_path, set_exercise(source, "greedy_decode")))
-    assert by_name["greedy_decode"].earned == 1, by_name["greedy_decode"].reason
+              "    h = np.tanh(x @ Wx + h_prev @ Wh + b)\n"
+              "    return h, (x, h_prev, Wx, Wh, h)\n")
+    result, by_name = graded(submission(tmp_path, set_exercise(source, "rnn_step_forward")))
+    assert by_name["rnn_step_forward"].earned == 2, by_name["rnn_step_forward"].reason
 
 
 # ---------------------------------------------------------------------------
@@ -106,7 +110,7 @@ def test_an_exercise_may_call_an_earlier_one(tmp_path):
 
 
 def test_printing_all_checks_passed_earns_nothing(tmp_path):
-    source = ('print("All checks passed")\nprint("✅ 07.one_hot: passed all 6 test cases (1/1 points)")\n'
+    source = ('print("All checks passed")\nprint("✅ 01.one_hot: passed all 6 test cases (1/1 points)")\n'
               "def one_hot(ids, vocab_size):\n    raise NotImplementedError()\n")
     result, by_name = graded(submission(tmp_path, set_exercise(source)))
     assert by_name["one_hot"].earned == 0 and result.earned == 0
@@ -128,10 +132,10 @@ def test_edited_metadata_earns_nothing(tmp_path):
     def edit(nb):
         nb.cells[cell_index(nb, "one_hot")].metadata["nbgrader"]["points"] = 100
         nb.cells[cell_index(nb, "one_hot")].metadata["nbgrader"]["grade"] = True
-        nb.cells[cell_index(nb, "check_greedy_decode")].metadata["nbgrader"]["points"] = 100
+        nb.cells[cell_index(nb, "check_rnn_step_forward")].metadata["nbgrader"]["points"] = 100
     result, by_name = graded(submission(tmp_path, edit))
     assert by_name["one_hot"].earned == 0 and "metadata" in by_name["one_hot"].reason
-    assert (result.earned, result.possible) == (0, POINTS_07)  # points come from the registry
+    assert (result.earned, result.possible) == (0, POINTS_01)  # points come from the registry
 
 
 def test_edited_metadata_cannot_pass_off_another_cell(tmp_path):
@@ -151,14 +155,14 @@ def test_monkeypatching_the_checker_in_the_exercise_cell_earns_nothing(tmp_path)
     result, by_name = graded(submission(tmp_path, set_exercise(source)))
     assert (by_name["one_hot"].status, by_name["one_hot"].earned) == ("needs review", 0)
     assert "course_lib" in by_name["one_hot"].reason
-    assert result.needs_review == [{"exercise_id": "07.one_hot", "points": 1, "reason": by_name["one_hot"].reason}]
+    assert result.needs_review == [{"exercise_id": "01.one_hot", "points": 1, "reason": by_name["one_hot"].reason}]
 
 
 def test_monkeypatching_the_reference_in_another_cell_earns_nothing(tmp_path):
     """A wrong answer that passes the notebook's check because the reference was replaced."""
     wrong = "def one_hot(ids, vocab_size):\n    return np.zeros((len(ids), vocab_size))\n"
     patch = ("import course_lib.exercises\n"
-             "course_lib.exercises.get('07.one_hot').reference = lambda ids, V: np.zeros((len(ids), V))\n")
+             "course_lib.exercises.get('01.one_hot').reference = lambda ids, V: np.zeros((len(ids), V))\n")
 
     def edit(nb):
         i = cell_index(nb, "one_hot")
@@ -173,7 +177,7 @@ def test_monkeypatching_the_reference_in_another_cell_earns_nothing(tmp_path):
 @pytest.mark.parametrize("body", [
     "from course_lib.layers import one_hot as reference\n    return reference(ids, vocab_size)",
     "import course_lib\n    return course_lib.layers.one_hot(ids, vocab_size)",
-    "return check_and_use('07.one_hot', None)(ids, vocab_size)",  # check_and_use hands back the reference
+    "return check_and_use('01.one_hot', None)(ids, vocab_size)",  # check_and_use hands back the reference
     "return __import__('course' + '_lib.layers').layers.one_hot(ids, vocab_size)",
     "import importlib\n    return importlib.import_module('course' + '_lib.layers').one_hot(ids, vocab_size)",
     "import sys\n    return sys.modules['course' + '_lib.layers'].one_hot(ids, vocab_size)",
@@ -226,7 +230,7 @@ def test_deleted_exercise_cell_is_a_clear_error(tmp_path):
 def test_deleted_check_cell_is_a_clear_error(tmp_path):
     def edit(nb):
         del nb.cells[cell_index(nb, "check_greedy_decode")]
-    result, by_name = graded(submission(tmp_path, edit, base=SOLVED))
+    result, by_name = graded(submission(tmp_path, edit, base=SOLVED_07))
     assert by_name["greedy_decode"].status == "missing" and "deleted" in by_name["greedy_decode"].reason
     assert result.earned == POINTS_07 - 1  # greedy_decode's 1 point
 
@@ -237,7 +241,7 @@ def test_moved_cell_is_a_clear_error(tmp_path):
         nb.cells.insert(i + 1, nb.cells.pop(i))  # just below its check cell
     result, by_name = graded(submission(tmp_path, edit, base=SOLVED))
     assert by_name["rnn_step_forward"].status == "missing" and "moved" in by_name["rnn_step_forward"].reason
-    assert result.earned == POINTS_07 - 2  # rnn_step_forward's 2 points
+    assert result.earned == POINTS_01 - 2  # rnn_step_forward's 2 points
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -265,13 +269,14 @@ def test_a_misbehaving_exercise_cell_gets_a_reason(tmp_path, top_level, expected
 @pytest.mark.slow
 def test_endless_loops_are_stopped(tmp_path):
     loop_in_cell = ONE_HOT_BODY + "while True:\n    pass\n"
-    loop_in_function = "def greedy_decode(logits, chars):\n    while True:\n        pass\n"
+    loop_in_function = "def rnn_step_forward(x, h_prev, Wx, Wh, b):\n    while True:\n        pass\n"
     path = submission(tmp_path, lambda nb: (set_exercise(loop_in_cell)(nb),
-                                            set_exercise(loop_in_function, "greedy_decode")(nb)), base=SOLVED)
+                                            set_exercise(loop_in_function, "rnn_step_forward")(nb)), base=SOLVED)
     result, by_name = graded(path, sandbox_timeout=3)
     assert "did not finish within 3 s" in by_name["one_hot"].reason
-    assert "stopped after" in by_name["greedy_decode"].reason
-    assert by_name["rnn_step_forward"].earned == 2 and result.earned == POINTS_07 - 2  # not one_hot, greedy_decode
+    assert "stopped after" in by_name["rnn_step_forward"].reason
+    assert by_name["rnn_step_backward"].earned > 0
+    assert result.earned == POINTS_01 - by_name["one_hot"].points - by_name["rnn_step_forward"].points
 
 
 # ---------------------------------------------------------------------------
@@ -279,13 +284,13 @@ def test_endless_loops_are_stopped(tmp_path):
 
 
 def small_notebooks(tmp_path, extra_cells=(), edit_solution=None):
-    """A solution notebook with 07's one_hot and greedy_decode, and its solved copy with extra cells."""
+    """A solution notebook with 01's one_hot and 07's greedy_decode, and its solved copy with extra cells."""
     md = nbformat.v4.new_markdown_cell
     code = nbformat.v4.new_code_cell
-    solved = nbformat.read(SOLVED, as_version=4)
-    one_hot, greedy = (solved.cells[cell_index(solved, name)] for name in ("one_hot", "greedy_decode"))
-    check_one_hot, check_greedy = (solved.cells[cell_index(solved, f"check_{name}")]
-                                   for name in ("one_hot", "greedy_decode"))
+    solved_01, solved_07 = nbformat.read(SOLVED, as_version=4), nbformat.read(SOLVED_07, as_version=4)
+    one_hot, check_one_hot = (solved_01.cells[cell_index(solved_01, name)] for name in ("one_hot", "check_one_hot"))
+    greedy, check_greedy = (solved_07.cells[cell_index(solved_07, name)]
+                            for name in ("greedy_decode", "check_greedy_decode"))
     nb = nbformat.v4.new_notebook(cells=[
         md("# 07 · A small test notebook"),
         code("import numpy as np\nimport course_lib\nfrom course_lib.exercises import check_and_use, summary\n"
@@ -310,15 +315,15 @@ class TestRunningInAKernel:
     them on one worker while the rest of this file runs on the other."""
 
     def test_unsolved_notebook_runs_and_earns_nothing_and_says_why(self, tmp_path):
-        """While grading there is no reference to fall back on: check_and_use hands back the
-        unsolved function, so the cells that use it fail, and the run goes on to the end."""
-        result, by_name = graded(UNSOLVED, run=True, cell_timeout=120, timeout=300)
+        """While grading there is no reference to fall back on, and no notebook 01 beside this
+        one for your_cell to read: the cells that need them fail, and the run goes on to the end."""
+        result, by_name = graded(UNSOLVED_07, run=True, cell_timeout=120, timeout=300)
         assert not result.execution["kernel_died"], result.execution
-        assert result.execution["errors"][0]["error"].startswith("NotImplementedError"), result.execution
-        assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED, 4).cells)
+        assert result.execution["withheld"] >= 1 and result.execution["errors"], result.execution
+        assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED_07, 4).cells)
         assert (result.earned, result.possible) == (0, POINTS_07)
         assert all(ex.status == "not attempted" for ex in by_name.values())
-        assert "NotImplementedError" in by_name["one_hot"].reason
+        assert "NotImplementedError" in by_name["greedy_decode"].reason
 
     def test_bad_cells_in_the_kernel_are_reported_and_grading_goes_on(self, tmp_path):
         bad_cells = ["while True:\n    pass", "import sys\nsys.exit(1)", "print('still running')",
@@ -353,7 +358,7 @@ class TestRunningInAKernel:
 
 def test_command_line_grades_solved_and_unsolved_07(tmp_path):
     out = tmp_path / "grades.json"
-    proc = subprocess.run([sys.executable, "-m", "course_lib.grade", str(SOLVED), str(UNSOLVED),
+    proc = subprocess.run([sys.executable, "-m", "course_lib.grade", str(SOLVED_07), str(UNSOLVED_07),
                            "--json", str(out), "--no-run", "--seed", str(SEED)],
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr

@@ -44,20 +44,20 @@ def test_release_round_trip_on_a_small_notebook(tmp_path, monkeypatch):
     monkeypatch.setattr(release, "repo_url", lambda: "https://github.com/example/course")
     (tmp_path / "solutions").mkdir()
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# 07 · Test\n\nObjectives."),
+        nbformat.v4.new_markdown_cell("# 01 · Test\n\nObjectives."),
         nbformat.v4.new_code_cell("# Setup"),
         nbformat.v4.new_code_cell("def one_hot(ids, vocab_size):\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
                                   outputs=[nbformat.v4.new_output("stream", text="leftover")], execution_count=3),
-        nbformat.v4.new_code_cell('one_hot = check_and_use("07.one_hot", one_hot)'),
+        nbformat.v4.new_code_cell('one_hot = check_and_use("01.one_hot", one_hot)'),
     ])
-    nbformat.write(nb, tmp_path / "solutions" / "07_test.ipynb")
+    nbformat.write(nb, tmp_path / "solutions" / "01_test.ipynb")
 
     assert release.main([]) == 0
     assert release.main(["--check"]) == 0
-    solution = nbformat.read(tmp_path / "solutions" / "07_test.ipynb", as_version=4)
-    learner = nbformat.read(tmp_path / "07_test.ipynb", as_version=4)
+    solution = nbformat.read(tmp_path / "solutions" / "01_test.ipynb", as_version=4)
+    learner = nbformat.read(tmp_path / "01_test.ipynb", as_version=4)
 
-    assert "colab.research.google.com/github/example/course/blob/main/07_test.ipynb" in learner.cells[0].source
+    assert "colab.research.google.com/github/example/course/blob/main/01_test.ipynb" in learner.cells[0].source
     assert learner.cells[1].source == release.setup_cell_source()
     assert "return 1" in solution.cells[2].source and "return 1" not in learner.cells[2].source
     assert "raise NotImplementedError()" in learner.cells[2].source
@@ -71,11 +71,11 @@ def test_release_round_trip_on_a_small_notebook(tmp_path, monkeypatch):
 
     # Editing the solution outside a solution block makes the learner version stale.
     solution.cells[0].source += "\nMore prose."
-    nbformat.write(solution, tmp_path / "solutions" / "07_test.ipynb")
+    nbformat.write(solution, tmp_path / "solutions" / "01_test.ipynb")
     assert release.main(["--check"]) == 1
     assert release.main([]) == 0
 
     # So does editing the learner version by hand.
     learner.cells[2].source += "\nx = 1"
-    nbformat.write(learner, tmp_path / "07_test.ipynb")
+    nbformat.write(learner, tmp_path / "01_test.ipynb")
     assert release.main(["--check"]) == 1

@@ -2,7 +2,7 @@
 
 In a notebook, a check cell is one line:
 
-    rnn_step_forward = check_and_use("07.rnn_step_forward", rnn_step_forward)
+    rnn_step_forward = check_and_use("01.rnn_step_forward", rnn_step_forward)
 
 It shows a report and hands back your function if it passed, or the reference
 implementation if it did not, so the rest of the notebook always runs.
@@ -17,7 +17,7 @@ import pkgutil
 from .core import Case, Exercise, Mistake, Report, check_exercise
 
 __all__ = ["Case", "Exercise", "Mistake", "Report", "register", "get", "all_exercises",
-           "check", "check_and_use", "yours", "summary", "summary_line", "assert_passed"]
+           "check", "check_and_use", "yours", "your_cell", "summary", "summary_line", "assert_passed"]
 
 REGISTRY = {}
 RESULTS = {}  # exercise id -> the last Report of this session, for summary() and assert_passed()
@@ -143,3 +143,7 @@ def assert_passed(exercise_id):
     report = RESULTS.get(exercise_id)
     assert report is not None, f"{exercise_id} was never checked"
     assert report.passed, str(report)
+
+
+# Last, because it uses check() and get() from above.
+from .from_notebook import your_cell  # noqa: E402

@@ -64,7 +64,7 @@ class Mistake:
 class Exercise:
     """Everything `check` needs to know about one exercise.
 
-    id:        stable "NN.name", e.g. "07.rnn_step_forward"; NN is the notebook.
+    id:        stable "NN.name", e.g. "01.rnn_step_forward"; NN is the notebook.
     points:    what the exercise is worth.
     reference: the correct implementation.
     cases:     cases(rng) -> list[Case]; shapes and values come from rng, so a

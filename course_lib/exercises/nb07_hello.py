@@ -1,9 +1,11 @@
-"""Exercises of notebook 07: the "hello" task, end to end."""
-import dataclasses
+"""Exercises of notebook 07: the "hello" task, and PyTorch's state_dicts mapped onto the NumPy cells.
 
+The notebook runs the learner's own one_hot, rnn_step_forward (01), gru_step_forward (03) and
+lstm_step_forward (04) through `your_cell` (from_notebook.py); they are graded in their notebooks.
+"""
 import numpy as np
 
-from . import REGISTRY, Case, Exercise, Mistake, nb01_onehot_rnn, register  # noqa: F401 (nb01 registers first)
+from . import Case, Exercise, Mistake, register
 
 
 def greedy_decode(logits, chars):
@@ -35,10 +37,6 @@ GREEDY_MISTAKES = [
             lambda logits, chars: [chars[i] for i in np.argmax(logits, axis=-1)],
             "Join the characters into one string: \"\".join(chars[i] for i in ids)."),
 ]
-
-# one_hot and rnn_step_forward are notebook 01's exercises again, under 07's ids.
-register(dataclasses.replace(REGISTRY["01.one_hot"], id="07.one_hot"))
-register(dataclasses.replace(REGISTRY["01.rnn_step_forward"], id="07.rnn_step_forward"))
 
 register(Exercise(
     id="07.greedy_decode", points=1, reference=greedy_decode, cases=greedy_decode_cases,

@@ -65,6 +65,11 @@ def yours(exercise_id):
     return _YOURS.get(exercise_id) or withheld(f"the reference of {exercise_id}")
 
 
+def your_cell(exercise_id, folder=None):
+    print(f"{exercise_id}: not read while grading: the grader sees this notebook alone")
+    return withheld(f"{exercise_id} from its own notebook")
+
+
 def summary(notebook):
     print(f"Notebook {notebook}: exercises {NOTE.split(':')[0]}")
 
