@@ -127,3 +127,44 @@ def test_references_reproduce_torch_layers():
         assert np.allclose(rnn(x)[0][:, -1].numpy(), h_rnn, atol=1e-12)
         assert np.allclose(lstm(x)[0][:, -1].numpy(), h_lstm, atol=1e-12)
         assert np.allclose(gru(x)[0][:, -1].numpy(), h_gru, atol=1e-12)
+
+
+# --- and back: per-gate weights stacked into torch's layout -------------------------
+
+def stack_attempt(gates, order="ifgo", transpose=True, split="ih"):
+    blocks = [gates[g] for g in order]
+    W_ih = np.vstack([Wx.T for Wx, _, _ in blocks]) if transpose else np.hstack([Wx for Wx, _, _ in blocks])
+    W_hh = np.vstack([Wh.T for _, Wh, _ in blocks]) if transpose else np.hstack([Wh for _, Wh, _ in blocks])
+    b = np.hstack([b for _, _, b in blocks])
+    b_ih, b_hh = {"ih": (b, 0 * b), "halves": (b / 2, b / 2), "both": (b, b)}[split]
+    return W_ih, W_hh, b_ih, b_hh
+
+
+@pytest.mark.parametrize("split", ["ih", "halves"])
+def test_any_split_of_the_bias_passes(split):
+    assert check("07.lstm_weights_from_gates", lambda gates: stack_attempt(gates, split=split), record=False).passed
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(order="ifog"), "gate order i, f, o, g"),
+    (dict(order="figo"), "gate order f, i, g, o"),
+    (dict(transpose=False), "not transposed"),
+    (dict(split="both"), "in both b_ih and b_hh"),
+])
+def test_stacking_mistakes_are_named(kwargs, words):
+    report = check("07.lstm_weights_from_gates", lambda gates: stack_attempt(gates, **kwargs), record=False)
+    assert not report.passed and words in report.message and report.hint, report
+
+
+def test_stacked_weights_load_into_nn_lstm():
+    from course_lib.exercises import get
+    torch.manual_seed(1)
+    lstm = torch.nn.LSTM(3, 4, batch_first=True).double()
+    gates = {g: get("07.lstm_gate_weights").reference(_params(lstm), g) for g in "ifgo"}
+    stacked = get("07.lstm_weights_from_gates").reference(gates)
+    copy = torch.nn.LSTM(3, 4, batch_first=True).double()
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    copy.load_state_dict({name: torch.tensor(a) for name, a in zip(names, stacked)})
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.allclose(copy(x)[0], lstm(x)[0], atol=1e-12)

@@ -6,6 +6,7 @@ lstm_step_forward (04) through `your_cell` (from_notebook.py); they are graded i
 import numpy as np
 
 from . import Case, Exercise, Mistake, register
+from .core import compare_value
 
 
 def greedy_decode(logits, chars):
@@ -168,4 +169,68 @@ register(Exercise(
 register(Exercise(
     id="07.gru_gate_weights", points=2, reference=gru_gate_weights, cases=gate_cases(3, GRU_GATES),
     outputs=("Wx", "Wh", "b_x", "b_h"), mistakes=GRU_GATE_MISTAKES,
+))
+
+
+# ---------------------------------------------------------------------------
+# And back: per-gate NumPy weights stacked into torch's layout, for notebook 04's cell and nn.LSTM.
+
+def lstm_weights_from_gates(gates, order=LSTM_GATES):
+    """gates: {gate: (Wx: (D, H), Wh: (H, H), b: (H,))} for i, f, g, o -> torch's layout:
+    W_ih: (4H, D), W_hh: (4H, H), b_ih: (4H,), b_hh: (4H,), the gates stacked in rows.
+
+    A gate has one bias and torch two; only their sum matters, so all of b goes in b_ih.
+    """
+    W_ih = np.concatenate([gates[g][0].T for g in order], axis=0)
+    W_hh = np.concatenate([gates[g][1].T for g in order], axis=0)
+    b_ih = np.concatenate([gates[g][2] for g in order])
+    return W_ih, W_hh, b_ih, np.zeros_like(b_ih)
+
+
+def stacking_cases(rng):
+    # D != H in most cases, so that a missing transpose shows as a shape; D == H once, so that
+    # it can also be recognised by value.
+    cases = []
+    for D, H in [(4, 8), (3, 3), (5, 2)]:
+        gates = {g: (rng.normal(size=(D, H)), rng.normal(size=(H, H)), rng.normal(size=H)) for g in LSTM_GATES}
+        cases.append(Case(f"D={D}, H={H}", (gates,)))
+    return cases
+
+
+def compare_stacked(got, expected, case):
+    """The weights must be exact; of the biases only b_ih + b_hh matters (the layer adds them)."""
+    names = ("W_ih", "W_hh", "b_ih", "b_hh")
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        return "expected a tuple of 4 arrays (W_ih, W_hh, b_ih, b_hh)"
+    for name, g, e in zip(names, got, expected):
+        if np.shape(g) != np.shape(e):
+            return f"{name} has shape {np.shape(g)}, expected {np.shape(e)}"
+    for name, g, e in zip(names[:2], got, expected):
+        problem = compare_value(name, np.asarray(g), e, atol=1e-12, rtol=0)
+        if problem:
+            return problem
+    return compare_value("b_ih + b_hh", np.asarray(got[2]) + np.asarray(got[3]), expected[2] + expected[3],
+                         atol=1e-12, rtol=0)
+
+
+STACKING_MISTAKES = [
+    Mistake("the gate order i, f, o, g", lambda gates: lstm_weights_from_gates(gates, order="ifog"),
+            "torch.nn.LSTM stacks its gates in the order i, f, g, o (g, the cell candidate, is third)."),
+    Mistake("the gate order f, i, g, o", lambda gates: lstm_weights_from_gates(gates, order="figo"),
+            "torch.nn.LSTM stacks its gates in the order i, f, g, o: the input gate comes first."),
+    Mistake("the blocks not transposed",
+            lambda gates: (np.concatenate([gates[g][0] for g in LSTM_GATES], axis=1),
+                           np.concatenate([gates[g][1] for g in LSTM_GATES], axis=1),
+                           *lstm_weights_from_gates(gates)[2:]),
+            "torch's weight_ih_l0 is (4H, D): transpose each gate's Wx (D, H) to (H, D), then stack "
+            "the four along axis 0 (rows)."),
+    Mistake("each gate's bias put in both b_ih and b_hh",
+            lambda gates: (lambda W_ih, W_hh, b_ih, b_hh: (W_ih, W_hh, b_ih, b_ih))(*lstm_weights_from_gates(gates)),
+            "torch adds b_ih and b_hh, so the gate's b must be split between them, not copied into "
+            "both: put b in b_ih and zeros in b_hh (or any two parts that add up to b)."),
+]
+
+register(Exercise(
+    id="07.lstm_weights_from_gates", points=2, reference=lstm_weights_from_gates, cases=stacking_cases,
+    outputs=("W_ih", "W_hh", "b_ih", "b_hh"), compare=compare_stacked, mistakes=STACKING_MISTAKES,
 ))
