@@ -33,7 +33,7 @@ def plot_losses(history, ax=None, title="loss", label="", units="bits/char"):
     if history.val_loss:
         ax.plot(history.val_steps, np.asarray(history.val_loss) * scale, "o-", color="C1", ms=3,
                 label=f"{prefix}validation")
-        ax.axvline(history.best_step, color="C1", ls=":", lw=1)
+        ax.axvline(history.best_step, color="C1", ls=":", lw=1, label="best validation step")
     ax.set_xlabel("step")
     ax.set_ylabel(f"loss ({units})")
     ax.set_title(title)
@@ -71,7 +71,7 @@ def compare_losses(histories, ax=None, title="validation loss", validation=True,
 
 
 def heatmap(matrix, row_labels=None, col_labels=None, ax=None, title=None, cmap="RdBu_r",
-            center=0.0, colorbar=True, xlabel=None, ylabel=None):
+            center=0.0, colorbar=True, xlabel=None, ylabel=None, colorbar_label=None):
     """A matrix as coloured cells. With `center` set, the colour scale is symmetric around it."""
     matrix = np.asarray(matrix, dtype=float)
     rows, cols = matrix.shape
@@ -94,7 +94,9 @@ def heatmap(matrix, row_labels=None, col_labels=None, ax=None, title=None, cmap=
     if ylabel:
         ax.set_ylabel(ylabel)
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+        bar = ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+        if colorbar_label:
+            bar.set_label(colorbar_label)
     return ax
 
 
@@ -103,14 +105,15 @@ def hidden_state_heatmap(hs, chars, ax=None, title="hidden state"):
     hs = np.asarray(hs)
     ax = heatmap(hs.T, row_labels=[f"h{i}" for i in range(hs.shape[1])] if hs.shape[1] <= 32 else None,
                  col_labels=list(chars), ax=ax, title=title, xlabel="input character",
-                 ylabel="hidden unit")
+                 ylabel="hidden unit", colorbar_label="activation (tanh)")
     return ax
 
 
 def attention_heatmap(weights, source_tokens, target_tokens, ax=None, title="attention"):
     """Attention weights: (T_target, T_source), rows sum to 1."""
     return heatmap(weights, row_labels=target_tokens, col_labels=source_tokens, ax=ax, title=title,
-                   cmap="viridis", center=None, xlabel="source", ylabel="output")
+                   cmap="viridis", center=None, xlabel="source", ylabel="output",
+                   colorbar_label="attention weight")
 
 
 def visible_char(ch):
