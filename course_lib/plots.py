@@ -100,6 +100,24 @@ def heatmap(matrix, row_labels=None, col_labels=None, ax=None, title=None, cmap=
     return ax
 
 
+def spread_labels(xy, min_distance, steps=100):
+    """Where to write a text label for each point xy: (N, 2), nudged apart so that no two
+    labels are closer than min_distance (in data units) and none overlap. Points that are
+    already far enough apart keep their place; a nudged label moves at most a few
+    min_distances."""
+    pos = np.asarray(xy, dtype=float).copy()
+    # A fixed, tiny spread, so that two identical points still get a direction to move in.
+    pos += 1e-6 * np.random.default_rng(0).normal(size=pos.shape)
+    for _ in range(steps):
+        diff = pos[:, None, :] - pos[None, :, :]                     # (N, N, 2)
+        dist = np.linalg.norm(diff, axis=-1) + np.eye(len(pos))     # no self-push
+        overlap = np.clip(min_distance - dist, 0, None)             # (N, N)
+        if not overlap.any():
+            break
+        pos += 0.5 * (diff / dist[..., None] * overlap[..., None]).sum(axis=1)
+    return pos
+
+
 def hidden_state_heatmap(hs, chars, ax=None, title="hidden state"):
     """Hidden states over a string: hs: (T, H), one column per character, one row per unit."""
     hs = np.asarray(hs)

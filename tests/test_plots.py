@@ -43,3 +43,13 @@ def test_unit_and_signal_reports_the_correlation():
     signal = np.arange(50.0)
     ax = unit_and_signal(-signal, signal)
     assert "correlation -1.00" in ax.get_title()
+
+
+def test_spread_labels_moves_close_points_apart_and_leaves_far_ones():
+    from course_lib.plots import spread_labels
+    xy = np.array([[0.0, 0.0], [0.02, 0.0], [0.0, 0.0], [5.0, 5.0]])   # two close, one identical, one far
+    pos = spread_labels(xy, min_distance=0.1)
+    dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1) + np.eye(4)
+    assert dist.min() >= 0.1 - 1e-6
+    assert np.allclose(pos[3], xy[3], atol=1e-5)                   # far from the rest: not moved
+    assert np.abs(pos[:3] - xy[:3]).max() < 0.2                     # the others moved a little
