@@ -319,11 +319,21 @@ class TestRunningInAKernel:
         one for your_cell to read: the cells that need them fail, and the run goes on to the end."""
         result, by_name = graded(UNSOLVED_07, run=True, cell_timeout=120, timeout=300)
         assert not result.execution["kernel_died"], result.execution
-        assert result.execution["withheld"] >= 1 and result.execution["errors"], result.execution
+        assert result.execution["withheld"] >= 1, result.execution
         assert result.execution["cells_run"] == sum(c.cell_type == "code" for c in nbformat.read(UNSOLVED_07, 4).cells)
         assert (result.earned, result.possible) == (0, POINTS_07)
         assert all(ex.status == "not attempted" for ex in by_name.values())
         assert "NotImplementedError" in by_name["greedy_decode"].reason
+
+    def test_an_unsolved_function_fails_the_cells_that_use_it(self, tmp_path):
+        path, solution_path = small_notebooks(tmp_path)
+        nb = nbformat.read(path, as_version=4)
+        for name in ("one_hot", "greedy_decode"):
+            nb.cells[cell_index(nb, name)].source = f"def {name}(*args):\n    raise NotImplementedError()\n"
+        nbformat.write(nb, path)
+        result, _ = graded(path, run=True, solution_path=solution_path, cell_timeout=60, timeout=120)
+        assert [e["error"].split(":")[0] for e in result.execution["errors"]] == ["NotImplementedError"]
+        assert result.execution["withheld"] == 0 and result.earned == 0
 
     def test_bad_cells_in_the_kernel_are_reported_and_grading_goes_on(self, tmp_path):
         bad_cells = ["while True:\n    pass", "import sys\nsys.exit(1)", "print('still running')",
@@ -415,3 +425,20 @@ def test_every_solution_notebook_earns_full_marks_on_hidden_cases(path):
     result, by_name = graded(path)
     assert result.possible == sum(ex.points for ex in exercises.all_exercises(path.name[:2])) > 0
     assert result.earned == result.possible, grade.table([result])
+
+
+def test_errors_that_follow_from_a_withheld_reference_are_counted_apart():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in [
+        "X = reference(ids)",                  # 0: needs a withheld reference, so X is never bound
+        "x = torch.tensor(X)\nfor model in models:\n    pass",   # 1: NameError X: follows from 0
+        "y = x + 1",                           # 2: NameError x: follows from 1
+        "z = mine()",                          # 3: the learner's own NameError
+        "w = y * 2",                           # 4: NameError y: follows from 2
+    ]])
+    errors = [{"cell": 0, "error": f"{run.WITHHELD}: reference is not available"},
+              {"cell": 1, "error": "NameError: name 'X' is not defined"},
+              {"cell": 2, "error": "NameError: name 'x' is not defined"},
+              {"cell": 3, "error": "NameError: name 'mine' is not defined"},
+              {"cell": 4, "error": "NameError: name 'y' is not defined"}]
+    own, withheld = run.split_withheld(errors, nb)
+    assert [e["cell"] for e in own] == [3] and [e["cell"] for e in withheld] == [0, 1, 2, 4]

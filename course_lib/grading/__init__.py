@@ -88,7 +88,7 @@ class Grader:
                 grade.status, grade.reason = "error", "the notebook could not be read"
             return result
         found = read.locate(nb, slots)
-        result.warnings += read.unexpected_cells(nb, slots, found)
+        result.warnings += read.unexpected_cells(nb, slots, found, solution_nb)
         result.warnings += [f"{meta['grade_id']} ({meta.get('points', 0)} points) is a written answer: grade it by hand"
                             for meta in read.written_answers(solution_nb)]
         finish_run = None

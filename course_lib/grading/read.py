@@ -247,12 +247,19 @@ def _check_order(slots, found):
                                             f"right before its check cell, in the original order")
 
 
-def unexpected_cells(nb, slots, found):
-    """Warnings about added cells that touch course_lib (they are ignored by the grader)."""
+def unexpected_cells(nb, slots, found, solution_nb=None):
+    """Warnings about added or changed cells that touch course_lib (the grader ignores them).
+
+    The instructor's own cells (as in the solution notebook) are not warned about."""
+    from ..release import strip_solution
+
     known = {p for s, c, _ in found.values() for p in (s, c) if p is not None}
+    instructors = {strip_solution(c.source).strip() for c in (solution_nb.cells if solution_nb else [])
+                   if c.cell_type == "code"}
     warnings = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and i not in known and "course_lib.exercises" in _source(cell) \
+                and _source(cell).strip() not in instructors \
                 and "check_and_use" not in _source(cell) and "summary" not in _source(cell):
             warnings.append(f"cell {i} uses course_lib.exercises; it was ignored for grading")
     return warnings

@@ -74,7 +74,7 @@ def table(results):
                 "stopped at the time limit" if execution["timed_out"] else "ran to the end")
             lines.append(f"  run: {execution['cells_run']} code cells in {execution['seconds']} s, {state}, "
                          f"{len(execution['errors'])} cells with errors"
-                         + (f", {execution['withheld']} cells needed a reference withheld while grading"
+                         + (f", {execution['withheld']} cells could not run without a reference withheld while grading"
                             if execution.get("withheld") else ""))
             for error in execution["errors"][:10]:
                 lines.append(f"    cell {error['cell']}: {escape(error['error'])}")
