@@ -169,6 +169,20 @@ def make_pairs(rng, n, n_dates=(1, MAX_DATES), n_filler=0, split="train"):
     return pairs
 
 
+def make_mixed_pairs(rng, n, groups, split="train"):
+    """n pairs, each drawn from one of `groups`, chosen uniformly at random.
+
+    groups: a list of (n_dates, n_filler), each as make_pairs takes them. For example
+    [(1, (0, 10)), (2, 0)]: about half single dates inside 0-10 filler words, half pairs
+    of dates without filler, so that the two kinds of input overlap in length.
+    """
+    pairs = []
+    for g in rng.integers(len(groups), size=n):
+        n_dates, n_filler = groups[g]
+        pairs += make_pairs(rng, 1, n_dates, n_filler, split)
+    return pairs
+
+
 def encode_pairs(pairs):
     """Pad a list of (source, target) strings into arrays.
 

@@ -210,6 +210,24 @@ def test_a_short_training_run_lowers_the_loss():
     assert history.best_val_loss == min(history.val_loss)
 
 
+def test_training_on_groups_draws_batches_and_validation_from_the_mix(monkeypatch):
+    seen = []
+    original = tr.make_mixed_pairs
+
+    def spy(rng, n, groups, split="train"):
+        seen.append((n, tuple(groups), split))
+        return original(rng, n, groups, split)
+
+    monkeypatch.setattr(tr, "make_mixed_pairs", spy)
+    torch.manual_seed(0)
+    groups = [(1, (0, 4)), (2, 0)]
+    history = att.train_seq2seq(att.Seq2Seq(hidden_size=8), steps=4, batch_size=8, groups=groups, eval_every=2,
+                                live_plot=False, verbose=False)
+    assert seen[0] == (500, tuple(groups), "test")                     # the default validation set
+    assert seen[1:] == [(8, tuple(groups), "train")] * 4               # one fresh batch per step
+    assert len(history.val_loss) == 2
+
+
 def test_translate_trims_weights_to_the_source_and_the_output_tokens():
     torch.manual_seed(0)
     model = att.Seq2Seq(attention="dot", hidden_size=8)

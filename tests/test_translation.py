@@ -53,6 +53,19 @@ def test_more_dates_or_more_filler_mean_longer_inputs():
         assert all(t.count(" ") == k - 1 for _, t in tr.make_pairs(rng, 50, k))
 
 
+def test_mixed_pairs_draw_from_each_group_and_respect_its_split():
+    rng = np.random.default_rng(5)
+    pairs = tr.make_mixed_pairs(rng, 400, [(1, (3, 6)), (2, 0)], split="test")
+    assert len(pairs) == 400
+    one = [s for s, t in pairs if " " not in t]
+    two = [s for s, t in pairs if t.count(" ") == 1]
+    assert len(one) + len(two) == 400 and 150 < len(one) < 250       # about half from each group
+    assert all(len(s.split()) >= 3 + 1 for s in one)                  # 3 to 6 filler words around the date
+    assert all(tr.is_test_date(datetime.date.fromisoformat(iso)) for _, t in pairs for iso in t.split())
+    # the filler words make the single dates longer than single dates without filler
+    assert np.mean([len(s) for s in one]) > np.mean([len(s) for s, _ in tr.make_pairs(rng, 300, 1, 0)]) + 10
+
+
 def test_targets_are_iso_dates_of_the_right_split():
     rng = np.random.default_rng(3)
     for split in ("train", "test"):
