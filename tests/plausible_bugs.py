@@ -790,6 +790,82 @@ def _(logits, chars):
     return "".join(chars[i] for i in np.argmin(logits, axis=-1))
 
 
+# --- 07: torch's state_dicts and the NumPy cells -------------------------------------
+
+@bug("07.rnn_weights_from_torch", "only Wh transposed")
+def _(p):
+    return p["weight_ih_l0"], p["weight_hh_l0"].T, p["bias_ih_l0"] + p["bias_hh_l0"]
+
+
+@bug("07.rnn_weights_from_torch", "the two biases averaged")
+def _(p):
+    return p["weight_ih_l0"].T, p["weight_hh_l0"].T, (p["bias_ih_l0"] + p["bias_hh_l0"]) / 2
+
+
+@bug("07.rnn_weights_from_torch", "bias_hh_l0 alone")
+def _(p):
+    return p["weight_ih_l0"].T, p["weight_hh_l0"].T, p["bias_hh_l0"].copy()
+
+
+def _block(a, k, H):
+    return a[k * H:(k + 1) * H]
+
+
+@bug("07.lstm_gate_weights", "the gates in the paper's order i, f, o, g")
+def _(p, gate):
+    H = p["weight_hh_l0"].shape[1]
+    k = "ifog".index(gate)
+    return (_block(p["weight_ih_l0"], k, H).T, _block(p["weight_hh_l0"], k, H).T,
+            _block(p["bias_ih_l0"], k, H) + _block(p["bias_hh_l0"], k, H))
+
+
+@bug("07.lstm_gate_weights", "bias_hh_l0 left out")
+def _(p, gate):
+    H = p["weight_hh_l0"].shape[1]
+    k = "ifgo".index(gate)
+    return _block(p["weight_ih_l0"], k, H).T, _block(p["weight_hh_l0"], k, H).T, _block(p["bias_ih_l0"], k, H)
+
+
+@bug("07.gru_gate_weights", "Keras's order z, r, n")
+def _(p, gate):
+    H = p["weight_hh_l0"].shape[1]
+    k = "zrn".index(gate)
+    return (_block(p["weight_ih_l0"], k, H).T, _block(p["weight_hh_l0"], k, H).T,
+            _block(p["bias_ih_l0"], k, H), _block(p["bias_hh_l0"], k, H))
+
+
+@bug("07.gru_gate_weights", "b_x and b_h swapped")
+def _(p, gate):
+    H = p["weight_hh_l0"].shape[1]
+    k = "rzn".index(gate)
+    return (_block(p["weight_ih_l0"], k, H).T, _block(p["weight_hh_l0"], k, H).T,
+            _block(p["bias_hh_l0"], k, H), _block(p["bias_ih_l0"], k, H))
+
+
+@bug("07.lstm_weights_from_gates", "the gates stacked i, f, o, g")
+def _(gates):
+    W_ih = np.vstack([gates[g][0].T for g in "ifog"])
+    W_hh = np.vstack([gates[g][1].T for g in "ifog"])
+    b = np.hstack([gates[g][2] for g in "ifog"])
+    return W_ih, W_hh, b, np.zeros_like(b)
+
+
+@bug("07.lstm_weights_from_gates", "each b copied into both biases")
+def _(gates):
+    W_ih = np.vstack([gates[g][0].T for g in "ifgo"])
+    W_hh = np.vstack([gates[g][1].T for g in "ifgo"])
+    b = np.hstack([gates[g][2] for g in "ifgo"])
+    return W_ih, W_hh, b, b.copy()
+
+
+@bug("07.lstm_weights_from_gates", "blocks stacked side by side, not transposed")
+def _(gates):
+    W_ih = np.hstack([gates[g][0] for g in "ifgo"])
+    W_hh = np.hstack([gates[g][1] for g in "ifgo"])
+    b = np.hstack([gates[g][2] for g in "ifgo"])
+    return W_ih, W_hh, b, np.zeros_like(b)
+
+
 # ---------------------------------------------------------------------------------
 
 def diagnosed(report):
