@@ -71,14 +71,16 @@ def compare_losses(histories, ax=None, title="validation loss", validation=True,
 
 
 def heatmap(matrix, row_labels=None, col_labels=None, ax=None, title=None, cmap="RdBu_r",
-            center=0.0, colorbar=True, xlabel=None, ylabel=None, colorbar_label=None):
-    """A matrix as coloured cells. With `center` set, the colour scale is symmetric around it."""
+            center=0.0, colorbar=True, xlabel=None, ylabel=None, colorbar_label=None, span=None):
+    """A matrix as coloured cells. With `center` set, the colour scale is symmetric around it,
+    from center - span to center + span; by default span is the matrix's largest distance from
+    center (give the same span to two heatmaps that are to be compared by colour)."""
     matrix = np.asarray(matrix, dtype=float)
     rows, cols = matrix.shape
     ax = _axes(ax, (min(0.35 * cols + 2, 14), min(0.3 * rows + 1.5, 10)))
     kwargs = {}
     if center is not None:
-        span = np.nanmax(np.abs(matrix - center)) or 1.0
+        span = span or np.nanmax(np.abs(matrix - center)) or 1.0
         kwargs = dict(vmin=center - span, vmax=center + span)
     image = ax.imshow(matrix, cmap=cmap, aspect="auto", interpolation="nearest", **kwargs)
     if col_labels is not None:
@@ -118,12 +120,13 @@ def spread_labels(xy, min_distance, steps=100):
     return pos
 
 
-def hidden_state_heatmap(hs, chars, ax=None, title="hidden state"):
-    """Hidden states over a string: hs: (T, H), one column per character, one row per unit."""
+def hidden_state_heatmap(hs, chars, ax=None, title="hidden state", span=None):
+    """Hidden states over a string: hs: (T, H), one column per character, one row per unit.
+    span=1.0 puts the colour scale on tanh's whole range, the same for every plot."""
     hs = np.asarray(hs)
     ax = heatmap(hs.T, row_labels=[f"h{i}" for i in range(hs.shape[1])] if hs.shape[1] <= 32 else None,
                  col_labels=list(chars), ax=ax, title=title, xlabel="input character",
-                 ylabel="hidden unit", colorbar_label="activation (tanh)")
+                 ylabel="hidden unit", colorbar_label="activation (tanh)", span=span)
     return ax
 
 

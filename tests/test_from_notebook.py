@@ -84,3 +84,15 @@ def test_only_the_imports_of_the_cells_above_run(tmp_path, capsys):
     args = (rng.normal(size=(2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(12, 3)),
             rng.normal(size=(12, 4)), rng.normal(size=12), rng.normal(size=12))
     np.testing.assert_allclose(fn(*args)[0], gru.gru_step_forward(*args)[0])
+
+
+def test_the_original_notebook_is_read_before_a_copy(tmp_path, capsys):
+    notebook_03(tmp_path, SOLVED_CELL)
+    (tmp_path / "03_gru.ipynb").rename(tmp_path / "keep.tmp")
+    notebook_03(tmp_path, UNSOLVED_CELL)                        # an old copy, as Jupyter names them
+    (tmp_path / "03_gru.ipynb").rename(tmp_path / "03_gru-Copy1.ipynb")
+    (tmp_path / "keep.tmp").rename(tmp_path / "03_gru.ipynb")
+    fn = your_cell("03.gru_step_forward", folder=tmp_path)
+    out = capsys.readouterr().out
+    assert fn is not get("03.gru_step_forward").reference
+    assert "03_gru-Copy1.ipynb also in this folder: reading 03_gru.ipynb" in out

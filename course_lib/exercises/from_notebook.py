@@ -10,6 +10,7 @@ does not (or if the file is not there), printing one line that says which and wh
 Only your saved notebook is read: save notebook 03 (Ctrl+S) before running the cell.
 """
 import ast
+import re
 from pathlib import Path
 
 import nbformat
@@ -26,12 +27,13 @@ def your_cell(exercise_id, folder=None):
     """
     ex = get(exercise_id)
     folder = Path.cwd() if folder is None else Path(folder)
-    found = sorted(folder.glob(f"{ex.notebook}_*.ipynb"))
-    if not found:
+    path, others = notebook_file(folder, ex.notebook)
+    if path is None:
         print(f"{STATUS_ICON['reference']} {exercise_id}: using the reference, because there is no {ex.notebook}_*.ipynb in {folder}. "
               f"(On Colab, upload your notebook {ex.notebook} with the Files pane, or pass folder=...)")
         return ex.reference
-    path = found[0]
+    if others:
+        print(f"   ({', '.join(p.name for p in others)} also in this folder: reading {path.name})")
     try:
         fn = load_function(path, ex.name)
     except Exception as err:  # the learner's cell or file: any error is theirs to read
@@ -51,6 +53,20 @@ def your_cell(exercise_id, folder=None):
               f"{ex.notebook}'s check ({report.cases_passed} of {report.cases_total} cases).{detail} "
               f"Fix it there, save, and run this cell again.")
     return ex.reference
+
+
+def notebook_file(folder, notebook):
+    """(the notebook file NN_*.ipynb to read in folder, the other files that also match).
+
+    A copy that Jupyter makes ("01_onehot_rnn-Copy1.ipynb", "01_onehot_rnn (1).ipynb") is read
+    only when there is no original: the original is the name of letters, digits and underscores.
+    """
+    found = sorted(Path(folder).glob(f"{notebook}_*.ipynb"))
+    originals = [p for p in found if re.fullmatch(r"\d\d_\w+\.ipynb", p.name)]
+    if not found:
+        return None, []
+    path = originals[0] if originals else max(found, key=lambda p: p.stat().st_mtime)
+    return path, [p for p in found if p != path]
 
 
 def load_function(path, name):
