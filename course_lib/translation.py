@@ -243,7 +243,8 @@ def show_translation(model, text, device="cpu", ax=None):
     print(f"{text!r} -> {output!r}")
     if weights[0] is not None:
         if ax is None:
-            _, ax = plt.subplots(figsize=(min(0.22 * len(text) + 2, 14), 3.2))
+            # about 0.2 inch per row, so that the output characters' labels do not overlap
+            _, ax = plt.subplots(figsize=(min(0.22 * len(text) + 2, 14), max(3.2, 0.2 * len(tokens[0]) + 1)))
         attention_heatmap(weights[0], list(text), tokens[0], ax=ax, title=f"attention: {text!r}")
         plt.show()
     return output
