@@ -344,15 +344,15 @@ def accuracy_by_length(correct, lengths, bin_edges):
     return np.array(accuracy), np.array(counts)
 
 
-def train_seq2seq(model, steps=300, batch_size=32, lr=1e-2, n_dates=(1, tr.MAX_DATES), n_filler=0, groups=None,
-                  clip=1.0, seed=0, val_pairs=None, eval_every=100, seconds=None, device="cpu", desc="training",
+def train_seq2seq(model, steps=300, batch_size=32, lr=1e-2, groups=(((1, tr.MAX_DATES), 0),), clip=1.0, seed=0,
+                  val_pairs=None, eval_every=100, seconds=None, device="cpu", desc="training",
                   live_plot=True, verbose=True):
     """Train with Adam on fresh random batches, using course_lib.train's loop.
 
     Every step draws a new batch of dates from the training split, so the model never
-    sees the same example twice on purpose. The examples hold n_dates dates inside
-    n_filler filler words (translation.make_pairs), or, if `groups` is given, each comes
-    from one of the (n_dates, n_filler) groups (translation.make_mixed_pairs).
+    sees the same example twice on purpose. Each example comes from one of the
+    (n_dates, n_filler) `groups` (translation.make_mixed_pairs); by default one group,
+    1 to MAX_DATES dates without filler.
     The validation loss is measured on `val_pairs` (by default 500 examples of the same
     kind, made from test-split dates, which training never draws) and the weights with
     the best validation loss are loaded back at the end.
@@ -360,22 +360,17 @@ def train_seq2seq(model, steps=300, batch_size=32, lr=1e-2, n_dates=(1, tr.MAX_D
     """
     from .train import optimizer_step, train_loop
 
-    def draw_pairs(rng, n, split):
-        if groups is not None:
-            return tr.make_mixed_pairs(rng, n, groups, split)
-        return tr.make_pairs(rng, n, n_dates, n_filler, split)
-
     rng = np.random.default_rng(seed)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     if val_pairs is None:
-        val_pairs = draw_pairs(np.random.default_rng(seed + 12345), 500, "test")
+        val_pairs = tr.make_mixed_pairs(np.random.default_rng(seed + 12345), 500, groups, "test")
     val = to_torch(tr.encode_pairs(val_pairs), device)
     best = {"state": copy.deepcopy(model.state_dict()), "loss": math.inf}
 
     def step_fn(step):
         model.train()
-        b = to_torch(tr.encode_pairs(draw_pairs(rng, batch_size, "train")), device)
+        b = to_torch(tr.encode_pairs(tr.make_mixed_pairs(rng, batch_size, groups, "train")), device)
         logits, _ = model(b["src"], b["src_len"], b["src_mask"], b["tgt_in"])
         loss = sequence_loss(logits, b["tgt_out"])
         optimizer_step(model, optimizer, loss, clip)

@@ -203,7 +203,7 @@ def test_accuracy_helpers_count_exact_matches():
 def test_a_short_training_run_lowers_the_loss():
     torch.manual_seed(0)
     model = att.Seq2Seq(attention="dot", hidden_size=8)
-    history = att.train_seq2seq(model, steps=30, batch_size=16, n_dates=1, eval_every=10,
+    history = att.train_seq2seq(model, steps=30, batch_size=16, groups=[(1, 0)], eval_every=10,
                                 live_plot=False, verbose=False,
                                 val_pairs=tr.make_pairs(np.random.default_rng(1), 50, 1, split="test"))
     assert history.val_loss[-1] < history.val_loss[0]

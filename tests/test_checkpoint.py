@@ -85,12 +85,17 @@ def test_corrupt_file_is_a_clear_error(tmp_path, damage):
         load_checkpoint(path)
 
 
-def test_weights_that_do_not_fit_the_settings_are_refused(tmp_path):
+def saved_arrays(tmp_path):
+    """A tiny model's checkpoint saved in tmp_path: (its path, its arrays by name)."""
     model, vocab = tiny_model_and_vocab()
     path = tmp_path / "tiny.npz"
     save_checkpoint(path, model, vocab)
     with np.load(path) as archive:
-        arrays = {key: archive[key] for key in archive.files}
+        return path, {key: archive[key] for key in archive.files}
+
+
+def test_weights_that_do_not_fit_the_settings_are_refused(tmp_path):
+    path, arrays = saved_arrays(tmp_path)
     config = json.loads(str(arrays["config"]))
     config["hidden_size"] = 16
     arrays["config"] = np.array(json.dumps(config))
@@ -101,11 +106,7 @@ def test_weights_that_do_not_fit_the_settings_are_refused(tmp_path):
 
 def test_pickled_objects_are_not_loaded(tmp_path):
     """allow_pickle=False: an object array in the file is refused, not unpickled."""
-    model, vocab = tiny_model_and_vocab()
-    path = tmp_path / "tiny.npz"
-    save_checkpoint(path, model, vocab)
-    with np.load(path) as archive:
-        arrays = {key: archive[key] for key in archive.files}
+    path, arrays = saved_arrays(tmp_path)
     arrays["config"] = np.array([{"vocab_size": 6}], dtype=object)
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="not a readable checkpoint"):

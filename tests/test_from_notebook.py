@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from course_lib import gru
-from course_lib.exercises import get, your_cell
+from course_lib.exercises import get, whose, your_cell
 
 SOLVED_CELL = '''def gru_step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh):
     H = h_prev.shape[1]
@@ -42,6 +42,7 @@ def test_a_solved_cell_is_used(tmp_path, capsys):
     fn = your_cell("03.gru_step_forward", folder=tmp_path)
     assert fn is not get("03.gru_step_forward").reference
     assert fn.__code__.co_filename.startswith("03_gru.ipynb")
+    assert whose(fn, "03.gru_step_forward") == "yours"
     assert "yours, from 03_gru.ipynb" in capsys.readouterr().out
 
 
@@ -54,7 +55,8 @@ def test_a_wrong_cell_falls_back_and_says_what_its_check_found(tmp_path, capsys)
 
 def test_an_unsolved_cell_falls_back(tmp_path, capsys):
     notebook_03(tmp_path, UNSOLVED_CELL)
-    assert your_cell("03.gru_step_forward", folder=tmp_path) is get("03.gru_step_forward").reference
+    fn = your_cell("03.gru_step_forward", folder=tmp_path)
+    assert fn is get("03.gru_step_forward").reference and whose(fn, "03.gru_step_forward") == "the reference"
     assert "not written yet" in capsys.readouterr().out
 
 

@@ -17,7 +17,7 @@ import pkgutil
 from .core import Case, Exercise, Mistake, Report, check_exercise
 
 __all__ = ["Case", "Exercise", "Mistake", "Report", "register", "get", "all_exercises",
-           "check", "check_and_use", "yours", "your_cell", "summary", "summary_line", "assert_passed"]
+           "check", "check_and_use", "yours", "your_cell", "whose", "summary", "summary_line", "assert_passed"]
 
 REGISTRY = {}
 RESULTS = {}  # exercise id -> the last Report of this session, for summary() and assert_passed()
@@ -146,4 +146,4 @@ def assert_passed(exercise_id):
 
 
 # Last, because it uses check() and get() from above.
-from .from_notebook import your_cell  # noqa: E402
+from .from_notebook import whose, your_cell  # noqa: E402

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..cells import parse_cell
 from . import check, get
 from .report import STATUS_ICON
 
@@ -55,6 +56,11 @@ def your_cell(exercise_id, folder=None):
     return ex.reference
 
 
+def whose(fn, exercise_id):
+    """"yours" or "the reference": which function your_cell handed back, for printed labels."""
+    return "the reference" if fn is get(exercise_id).reference else "yours"
+
+
 def notebook_file(folder, notebook):
     """(the notebook file NN_*.ipynb to read in folder, the other files that also match).
 
@@ -91,9 +97,7 @@ def load_function(path, name):
 
 def _imports_of(source):
     """The top-level import statements of a cell's source, as source (IPython magics blanked)."""
-    lines = [("pass" if line.lstrip().startswith(("!", "%")) else line) for line in source.split("\n")]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
+    tree = parse_cell(source)
+    if tree is None:
         return ""
     return "\n".join(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))

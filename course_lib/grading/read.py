@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cells import parse_cell
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SOLUTIONS = ROOT / "notebooks" / "solutions"
 
@@ -139,15 +141,6 @@ def prelude_for(statements, source, exclude=()):
 def _used_names(source):
     tree = parse_cell(source)
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
-
-
-def parse_cell(source):
-    """The ast of a cell, with IPython's `!shell` and `%magic` lines blanked; None if invalid."""
-    lines = [("pass" if line.lstrip().startswith(("!", "%")) else line) for line in source.split("\n")]
-    try:
-        return ast.parse("\n".join(lines))
-    except SyntaxError:
-        return None
 
 
 def _imports_course_lib(node):
